@@ -1,0 +1,1 @@
+"""Corefile reading: lexer, parser, server addresses, directive order and setup."""

@@ -1,0 +1,1 @@
+"""The server: listeners, transports, zone routing and the instance lifecycle."""

@@ -1,0 +1,138 @@
+"""One listen address: route a query to the block of the longest matching zone and run its chain."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import dns.message
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+
+from kdns import metrics
+from kdns.errors import PluginError
+from kdns.log import logger
+from kdns.plugin import Handler, client_wrote
+from kdns.request import Request, make_reply
+from kdns.writer import ResponseWriter
+
+log = logger("server")
+#: plugins that may answer classes other than IN
+ANY_CLASS = frozenset({"chaos", "forward", "proxy"})
+
+
+class Route:
+    """A zone's chain on one listener."""
+
+    __slots__ = ("any_class", "chain", "zone")
+
+    def __init__(self, zone: str, chain: Handler | None, any_class: bool) -> None:
+        self.zone = zone
+        self.chain = chain
+        self.any_class = any_class
+
+
+class Server:
+    """Zone routing and the server-level rules of CoreDNS (reference §1.5) for one address."""
+
+    def __init__(self, label: str, routes: dict[str, Route], *, debug: bool = False) -> None:
+        #: the metrics ``server`` label, e.g. ``dns://:53``
+        self.label = label
+        self.routes = routes
+        self.debug = debug
+        self.inflight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def route(self, qname: str, qtype: int) -> Route | None:
+        """The route of the longest zone holding ``qname``; DS prefers the parent's zone."""
+        routes = self.routes
+        name = qname
+        found: Route | None = None
+        while True:
+            r = routes.get(name)
+            if r is not None:
+                if qtype != dns.rdatatype.DS or name != qname:
+                    return r
+                found = r  # DS at a zone cut: keep walking to the parent's block
+            if name == ".":
+                break
+            i = name.find(".")
+            name = name[i + 1 :] or "."
+        return found
+
+    async def serve(self, w: ResponseWriter, req: Request) -> None:
+        """Answer ``req`` through ``w``: route, run the chain, write an error reply if it did not."""
+        self.inflight += 1
+        self._idle.clear()
+        try:
+            await self._serve(w, req)
+        finally:
+            self.inflight -= 1
+            if not self.inflight:
+                self._idle.set()
+
+    async def drain(self, timeout: float) -> None:
+        """Wait up to ``timeout`` seconds for the queries this server is answering."""
+        try:
+            async with asyncio.timeout(timeout):
+                await self._idle.wait()
+        except TimeoutError:
+            log.warning("%s: %d queries still in flight after %.1fs", self.label, self.inflight, timeout)
+
+    async def _serve(self, w: ResponseWriter, req: Request) -> None:
+        msg = req.msg
+        if not msg.question:
+            await self._error(w, req, dns.rcode.SERVFAIL, metrics.DROPPED)
+            return
+        if msg.edns > 0:
+            await self._error(w, req, dns.rcode.BADVERS, metrics.DROPPED)
+            return
+        r = self.route(req.qname, req.qtype)
+        if r is None or r.chain is None:
+            await self._error(w, req, dns.rcode.REFUSED, metrics.DROPPED)
+            return
+        if req.qclass != dns.rdataclass.IN and not r.any_class:
+            await self._error(w, req, dns.rcode.REFUSED, metrics.DROPPED)
+            return
+        req.zone = r.zone
+        req.server = self.label
+        chain = r.chain
+        req.plugin = chain.name
+        try:
+            rcode = await chain.serve_dns(w, req)
+        except PluginError as e:
+            rcode = e.rcode
+        except Exception:
+            if self.debug:
+                raise
+            metrics.PANICS.inc()
+            log.exception("plugin panic on %s %s", req.qname, req.type_text)
+            rcode = dns.rcode.SERVFAIL
+        if not client_wrote(rcode) and not getattr(w, "written", False):
+            await w.write_msg(make_reply(msg, rcode))
+
+    async def _error(self, w: ResponseWriter, req: Request, rcode: int, zone: str) -> None:
+        start = time.monotonic()
+        req.server = self.label
+        reply = make_reply(req.msg, rcode)
+        n = await w.write_msg(reply)
+        metrics.report(
+            self.label,
+            zone,
+            req.view,
+            req.proto,
+            req.family_label,
+            req.qtype,
+            req.do,
+            req.wire_len,
+            rcode,
+            "",
+            n,
+            start,
+        )
+
+
+def error_reply(query: dns.message.Message, rcode: int) -> dns.message.Message:
+    return make_reply(query, rcode)

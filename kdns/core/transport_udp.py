@@ -1,0 +1,79 @@
+"""UDP adapter: datagram -> Request -> task running the server -> sendto. No DNS rules here."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import cast
+
+import dns.exception
+import dns.message
+import dns.rcode
+
+from kdns.core.state import ListenerState, plain_addr
+from kdns.core.wire import finalize, header_reply, precheck
+from kdns.request import Request
+
+
+class UDPWriter:
+    __slots__ = ("addr", "local", "proto", "remote", "req", "transport", "written")
+
+    def __init__(
+        self,
+        transport: asyncio.DatagramTransport,
+        addr: tuple[str, int],
+        remote: tuple[str, int],
+        local: tuple[str, int],
+        req: Request,
+    ) -> None:
+        self.transport = transport
+        self.addr = addr
+        self.remote = remote
+        self.local = local
+        self.proto = "udp"
+        self.req = req
+        self.written = False
+
+    async def write_msg(self, msg: dns.message.Message) -> int:
+        wire = finalize(self.req, msg)
+        self.written = True
+        if not self.transport.is_closing():
+            self.transport.sendto(wire, self.addr)
+        return len(wire)
+
+
+class UDPProtocol(asyncio.DatagramProtocol):
+    def __init__(self, state: ListenerState) -> None:
+        self.state = state
+        self.transport: asyncio.DatagramTransport | None = None
+        self.local: tuple[str, int] = ("", 0)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.DatagramTransport, transport)  # uvloop's are not subclasses
+        self.local = plain_addr(transport.get_extra_info("sockname"))
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        transport = self.transport
+        state = self.state
+        if transport is None or state.server is None:
+            return
+        code = precheck(data)
+        if code is not None:
+            if code >= 0 and (reply := header_reply(data, code)) is not None:
+                transport.sendto(reply, addr)
+            return
+        if len(state.tasks) >= state.max_inflight:
+            state.dropped += 1
+            return
+        try:
+            msg = dns.message.from_wire(data)
+        except (dns.exception.DNSException, ValueError, IndexError, UnicodeError):
+            if (reply := header_reply(data, dns.rcode.FORMERR)) is not None:
+                transport.sendto(reply, addr)
+            return
+        remote = plain_addr(addr)
+        req = Request(msg, remote=remote, local=self.local, proto="udp", wire_len=len(data))
+        w = UDPWriter(transport, addr, remote, self.local, req)
+        state.spawn(state.server.serve(w, req))
+
+    def error_received(self, exc: Exception) -> None:
+        pass  # ICMP errors for earlier replies: nothing to do

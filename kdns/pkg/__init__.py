@@ -1,0 +1,1 @@
+"""Helpers shared by plugins (CoreDNS's plugin/pkg)."""

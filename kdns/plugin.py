@@ -1,0 +1,64 @@
+"""The plugin contract: a Handler serves a query, hands off with ``next_or_failure``.
+
+The rcode a handler returns says who wrote the reply: SERVFAIL, REFUSED, FORMERR and NOTIMP
+mean nothing was written yet, and the server writes that reply itself (see ``client_wrote``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol, runtime_checkable
+
+import dns.rcode
+
+from kdns.errors import NoNextPlugin, PluginError
+from kdns.request import Request
+from kdns.writer import ResponseWriter
+
+__all__ = [
+    "Handler",
+    "PluginError",
+    "PluginFactory",
+    "Ready",
+    "client_wrote",
+    "next_or_failure",
+]
+
+
+class Handler(Protocol):
+    """One link of a plugin chain."""
+
+    name: str
+
+    async def serve_dns(self, w: ResponseWriter, req: Request) -> int: ...
+
+
+#: Builds a handler given the next one in the chain (CoreDNS's ``plugin.Plugin``).
+PluginFactory = Callable[[Handler | None], Handler]
+
+
+@runtime_checkable
+class Ready(Protocol):
+    """A plugin that can tell the *ready* plugin whether it is ready to serve."""
+
+    def ready(self) -> bool: ...
+
+
+_NOT_WRITTEN = frozenset({dns.rcode.SERVFAIL, dns.rcode.REFUSED, dns.rcode.FORMERR, dns.rcode.NOTIMP})
+
+
+def client_wrote(rcode: int) -> bool:
+    """False when ``rcode`` means the handler did not write a reply (the server must)."""
+    return rcode not in _NOT_WRITTEN
+
+
+async def next_or_failure(name: str, nxt: Handler | None, w: ResponseWriter, req: Request) -> int:
+    """Call ``nxt``, or fail with SERVFAIL when ``name`` is the last plugin of the chain."""
+    if nxt is None:
+        raise NoNextPlugin(name)
+    prev = req.plugin
+    req.plugin = nxt.name
+    try:
+        return await nxt.serve_dns(w, req)
+    finally:
+        req.plugin = prev

@@ -13,7 +13,7 @@ class _Formatter(logging.Formatter):
         level = "WARNING" if record.levelno == logging.WARNING else record.levelname
         name = record.name
         prefix = ""
-        if name.startswith(ROOT + ".plugin."):
+        if name.startswith(ROOT + ".plugin.") and not getattr(record, "bare", False):  # bare: *log* lines
             prefix = "plugin/" + name[len(ROOT) + 8 :] + ": "
         msg = f"[{level}] {prefix}{record.getMessage()}"
         if record.exc_info:

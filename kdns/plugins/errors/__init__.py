@@ -1,0 +1,3 @@
+"""*errors*: log the errors plugins raise, optionally consolidated per pattern and period."""
+
+from kdns.plugins.errors import setup as setup

@@ -32,6 +32,35 @@ def split_addr(addr: str, default_port: int) -> tuple[str, int]:
     return host, int(port) if port else default_port
 
 
+def check_addr(addr: str) -> None:
+    """ValueError unless ``addr`` is HOST:PORT (HOST may be empty or a bracketed IPv6), as Go's SplitHostPort."""
+    if addr.startswith("["):
+        host, sep, rest = addr[1:].partition("]")
+        if not sep or not rest.startswith(":"):
+            raise ValueError(f"address {addr}: missing port in address")
+        port = rest[1:]
+    elif ":" not in addr:
+        raise ValueError(f"address {addr}: missing port in address")
+    elif addr.count(":") > 1:
+        raise ValueError(f"address {addr}: too many colons in address")
+    else:
+        host, _, port = addr.partition(":")
+    if any(c in host for c in "/[]") or not port.isdigit() or int(port) > 65535:
+        raise ValueError(f"address {addr}: invalid address or port")
+
+
+def local_url(addr: str, port: int, path: str) -> str:
+    """The URL a process uses to reach its own HTTP address ``addr`` bound on ``port``."""
+    host, _ = split_addr(addr, port)
+    if host in ("", "0.0.0.0"):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}{path}"
+
+
 class _Site:
     def __init__(self, addr: str, routes: dict[str, HttpHandler]) -> None:
         self.addr = addr

@@ -24,6 +24,17 @@ DEFAULT_COREFILE = ".:{port} {{\n    whoami\n    log\n}}\n"
 log = kdns_log.logger("main")
 
 
+def _error(e: object) -> None:
+    """Print an error as exactly one line on stderr (a newline in a token would split it)."""
+    print(str(e).replace("\r", "\\r").replace("\n", "\\n"), file=sys.stderr, flush=True)
+
+
+def _port(text: str) -> int:
+    if not (text.isascii() and text.isdigit()) or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"invalid port {text!r}")
+    return int(text)
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="kdns", description="A CoreDNS-compatible DNS server.", allow_abbrev=False)
     p.add_argument("-conf", "--conf", metavar="FILE", help="Corefile to load (default ./Corefile)")
@@ -32,7 +43,7 @@ def _parser() -> argparse.ArgumentParser:
         "--dns.port",
         "-p",
         dest="port",
-        type=int,
+        type=_port,
         default=53,
         help="default port for server keys without one (default 53)",
     )
@@ -68,17 +79,22 @@ def corefile_loader(conf: str | None, port: int) -> tuple[Callable[[], Corefile]
 
 
 def check(load: Callable[[], Corefile], port: int) -> int:
-    """Parse and set up every plugin without binding; print one line per error."""
+    """Parse and set up every plugin without binding; print one line per error, exit code 1 if any."""
     try:
         inst = Instance(load(), default_port=port, check_only=True)
     except ConfigError as e:
-        print(e, file=sys.stderr)
+        _error(e)
         return 1
-    with contextlib.suppress(ConfigError):
+    errors: list[str] = []
+    try:
         inst.setup()
-    for err in inst.errors:
-        print(err, file=sys.stderr)
-    return 1 if inst.errors else 0
+    except ConfigError:
+        pass  # every error is in inst.errors
+    except Exception as e:  # a plugin bug: still one line, and the errors found before it
+        errors.append(f"{inst.corefile.files[0]}: setup failed: {type(e).__name__}: {e}")
+    for line in [str(err) for err in inst.errors] + errors:
+        _error(line)
+    return 1 if inst.errors or errors else 0
 
 
 def _list_plugins() -> str:
@@ -106,14 +122,12 @@ def main(argv: list[str] | None = None) -> int:
     kdns_log.setup(quiet=args.quiet)
     load, _ = corefile_loader(args.conf, args.port)
     if args.check:
-        return check(load, args.port)
-    runner = Runner(load, default_port=args.port)
-    try:
-        inst = runner.build()  # config errors are reported before anything is bound
-    except ConfigError as e:
-        print(e, file=sys.stderr)
-        return 1
-    return _run(_serve(runner, inst, args.pidfile, args.quiet), args.loop)
+        return asyncio.run(_in_loop(check, load, args.port))  # setup sees a running loop, as when serving
+    return _run(_serve(Runner(load, default_port=args.port), args.pidfile, args.quiet), args.loop)
+
+
+async def _in_loop(fn: Callable[..., int], *args: Any) -> int:
+    return fn(*args)
 
 
 def _run(coro: object, loop_kind: str) -> int:
@@ -129,46 +143,64 @@ def _run(coro: object, loop_kind: str) -> int:
     return int(asyncio.run(coro))  # type: ignore[arg-type]
 
 
-async def _serve(runner: Runner, inst: Instance, pidfile: str | None, quiet: bool) -> int:
+async def _serve(runner: Runner, pidfile: str | None, quiet: bool) -> int:
     try:
-        await runner.start(inst)
+        inst = runner.build()  # config errors are reported before anything is bound
     except ConfigError as e:
-        print(e, file=sys.stderr)
+        _error(e)
         return 1
-    except OSError as e:
-        print(f"listen: {e}", file=sys.stderr)
-        await runner.stop()
+    except Exception as e:  # a plugin bug during setup: one line too, nothing bound
+        _error(f"setup failed: {type(e).__name__}: {e}")
         return 1
-    if pidfile:
-        with open(pidfile, "w") as f:
-            f.write(f"{os.getpid()}\n")
-    if not quiet:
-        print(f"kdns-{__version__} (CoreDNS-{CORE_VERSION} compatible)", flush=True)
     loop = asyncio.get_running_loop()
+    started = asyncio.Event()
+    tasks: set[asyncio.Task[None]] = set()
     interrupts = 0
 
-    tasks: set[asyncio.Task[None]] = set()
+    def spawn(action: Callable[[], Coroutine[Any, Any, Any]]) -> None:
+        """Run ``action`` once the server has started (a signal may come while it starts)."""
 
-    def spawn(coro: Coroutine[Any, Any, Any]) -> None:
-        t = loop.create_task(coro)
+        async def when_started() -> None:
+            await started.wait()
+            await action()
+
+        t = loop.create_task(when_started())
         tasks.add(t)
         t.add_done_callback(tasks.discard)
-
-    def stop() -> None:
-        spawn(runner.stop())
 
     def interrupt() -> None:
         nonlocal interrupts
         interrupts += 1
         if interrupts > 1:
             os._exit(1)  # second Ctrl-C: exit at once
-        stop()
+        spawn(runner.stop)
 
-    loop.add_signal_handler(signal.SIGTERM, stop)
+    # handlers before binding: from the first answer on, signals do what they should
+    loop.add_signal_handler(signal.SIGTERM, lambda: spawn(runner.stop))
     loop.add_signal_handler(signal.SIGINT, interrupt)
     loop.add_signal_handler(signal.SIGQUIT, lambda: os._exit(0))
     loop.add_signal_handler(signal.SIGHUP, lambda: None)
-    loop.add_signal_handler(signal.SIGUSR1, lambda: spawn(runner.reload()))
+    loop.add_signal_handler(signal.SIGUSR1, lambda: spawn(runner.reload))
+    try:
+        await runner.start(inst)
+    except ConfigError as e:
+        _error(e)
+        return 1
+    except OSError as e:
+        _error(f"listen: {e}")
+        await runner.stop()
+        return 1
+    started.set()
+    if pidfile:
+        try:
+            with open(pidfile, "w") as f:
+                f.write(f"{os.getpid()}\n")
+        except OSError as e:
+            _error(f"pidfile: {e}")
+            await runner.stop()
+            return 1
+    if not quiet:
+        print(f"kdns-{__version__} (CoreDNS-{CORE_VERSION} compatible)", flush=True)
     try:
         await runner.stopped.wait()
     finally:

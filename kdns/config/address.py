@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
 
 import dns.exception
@@ -24,16 +25,25 @@ class Address:
     default_port: bool = False
 
 
+_ZONE = re.compile(r"^(?:[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?\.)+$")
+
+
 def normalize(zone: str) -> str:
-    """Lower-cased fully qualified zone; raises ValueError for names that are not valid."""
+    """Lower-cased fully qualified zone; ValueError for a name that is not a valid domain name.
+
+    Labels hold letters, digits, ``-`` and ``_`` (not at the ends of a label for ``-``), at most 63
+    octets each and 255 in all; a non-ASCII name is written as IDNA (``xn--``).
+    """
     z = zone.strip().lower()
     if z in ("", "."):
         return "."
     try:
-        name = dns.name.from_text(z)
-    except dns.exception.DNSException as e:
+        text = dns.name.from_text(z).to_text()
+    except (dns.exception.DNSException, UnicodeError) as e:
         raise ValueError(f"invalid zone {zone!r}: {e}") from e
-    return name.to_text()
+    if not _ZONE.match(text):
+        raise ValueError(f"invalid zone {zone!r}: not a domain name")
+    return text
 
 
 def reverse_zones(cidr: str) -> list[str]:
@@ -78,7 +88,7 @@ def parse_key(key: str, default_port: int = DEFAULT_PORT) -> list[Address]:
         zones = [normalize(rest)]
     port = default_port
     if port_text:
-        if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        if not (port_text.isascii() and port_text.isdigit()) or int(port_text) > 65535:
             raise ValueError(f"invalid port {port_text!r} in {key!r}")
         port = int(port_text)
     return [Address(scheme, z, port, not port_text) for z in zones]

@@ -1,0 +1,56 @@
+"""bind through a running kdns: only the bound addresses answer."""
+
+from __future__ import annotations
+
+import socket
+
+import dns.exception
+import dns.rcode
+import pytest
+
+from kdns.testing import query, run_instance
+
+
+def free_port() -> int:
+    """A port free on 127.0.0.1 for UDP and TCP right now."""
+    for _ in range(20):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+            u.bind(("127.0.0.1", 0))
+            port = int(u.getsockname()[1])
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
+                try:
+                    t.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                return port
+    raise OSError("no free port")
+
+
+@pytest.mark.parametrize("proto", ["udp", "tcp"])
+async def test_bound_addresses_answer_others_do_not(proto: str) -> None:
+    """With bind 127.0.0.1 127.0.0.2 both answer on the port; 127.0.0.3 gets nothing."""
+    port = free_port()
+    async with run_instance(f".:{port} {{\n bind 127.0.0.1 127.0.0.2\n whoami\n}}\n") as inst:
+        assert sorted(inst.runner.listeners) == [("127.0.0.1", port), ("127.0.0.2", port)]
+        for host in ("127.0.0.1", "127.0.0.2"):
+            r = await query(host, port, "example.org", "A", proto=proto)
+            assert r.rcode() == dns.rcode.NOERROR
+            assert r.additional  # whoami answered
+        with pytest.raises((dns.exception.Timeout, OSError)):
+            await query("127.0.0.3", port, "example.org", "A", proto=proto, timeout=0.3)
+
+
+async def test_server_label_names_the_address() -> None:
+    """The metrics server label of a bound listener is dns://IP:port."""
+    port = free_port()
+    async with run_instance(f".:{port} {{\n bind 127.0.0.1 127.0.0.2\n whoami\n}}\n") as inst:
+        labels = sorted(s.label for s in inst.runner.instance.servers.values())  # type: ignore[union-attr]
+    assert labels == [f"dns://127.0.0.1:{port}", f"dns://127.0.0.2:{port}"]
+
+
+async def test_interface_lo() -> None:
+    """bind lo listens on the loopback interface's addresses (127.0.0.1 answers)."""
+    async with run_instance(".:0 {\n bind lo {\n except ::1\n }\n whoami\n}\n") as inst:
+        assert [h for h, _ in inst.runner.listeners] == ["127.0.0.1"]
+        r = await inst.query("example.org", "A")
+    assert r.rcode() == dns.rcode.NOERROR

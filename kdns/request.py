@@ -75,11 +75,12 @@ class Request:
             self.qname_raw = self.qname = "."
             self.qtype = dns.rdatatype.NONE
             self.qclass = dns.rdataclass.IN
-        self.do = bool(msg.ednsflags & dns.flags.DO) if msg.edns >= 0 else False
+        opt = msg.opt  # read once: edns, ednsflags and payload are properties over it
+        self.do = bool(opt.ttl & dns.flags.DO) if opt is not None else False
         if proto == "tcp":
             self.size = MAX_TCP
-        elif msg.edns >= 0:
-            self.size = max(MIN_UDP, msg.payload)
+        elif opt is not None:
+            self.size = max(MIN_UDP, opt[0].payload)
         else:
             self.size = MIN_UDP
 

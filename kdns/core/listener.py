@@ -10,7 +10,7 @@ import errno
 import socket
 
 from kdns.core.server import Server
-from kdns.core.state import ListenerState
+from kdns.core.state import Limits, ListenerState
 from kdns.core.transport_tcp import TCPProtocol
 from kdns.core.transport_udp import UDPProtocol
 from kdns.log import logger
@@ -19,10 +19,12 @@ log = logger("server")
 
 
 class Listener:
-    def __init__(self, host: str, port: int) -> None:
+    """A UDP socket and a TCP server on (host, port); ``limits`` sets timeouts and caps."""
+
+    def __init__(self, host: str, port: int, limits: Limits | None = None) -> None:
         self.host = host
         self.port = port
-        self.state = ListenerState()
+        self.state = ListenerState(limits=limits)
         self.udp: asyncio.DatagramTransport | None = None
         self.tcp: asyncio.Server | None = None
 
@@ -52,21 +54,22 @@ class Listener:
         self.tcp = await loop.create_server(lambda: TCPProtocol(self.state), sock=tcp_sock)
 
     def stop_accepting(self) -> None:
+        """No new TCP connections or queries; open connections close once answered."""
+        self.state.accepting = False
         if self.tcp is not None:
             self.tcp.close()
         for conn in list(self.state.connections):
-            if isinstance(conn, TCPProtocol):
-                conn.close()
+            conn.close()
 
-    async def stop(self, grace: float = 5.0) -> None:
-        """Stop reading, answer what is in flight (up to ``grace`` seconds), then close."""
+    async def stop(self, grace: float | None = None) -> None:
+        """Stop taking queries, answer what is in flight (up to ``grace`` seconds), then close."""
         self.stop_accepting()
-        await self.state.drain(grace)
+        await self.state.drain(self.state.limits.grace if grace is None else grace)
         if self.udp is not None:
             self.udp.close()
         for conn in list(self.state.connections):
-            if isinstance(conn, TCPProtocol) and conn.transport is not None:
-                conn.transport.close()
+            if conn.transport is not None:
+                conn.transport.close()  # flushes answers already written
         if self.tcp is not None:
             await self.tcp.wait_closed()
 

@@ -10,12 +10,12 @@ from collections.abc import Callable
 from kdns.config.parser import Corefile
 from kdns.core.instance import Instance
 from kdns.core.listener import Listener
+from kdns.core.state import Limits
 from kdns.errors import ConfigError
 from kdns.log import logger
 from kdns.pkg.httpserver import HttpServers
 
 log = logger("runner")
-GRACE = 5.0
 
 
 def server_label(host: str, port: int) -> str:
@@ -27,9 +27,11 @@ def server_label(host: str, port: int) -> str:
 class Runner:
     """Starts an instance, reloads it (keeping the old one when the new fails) and stops it."""
 
-    def __init__(self, load: Callable[[], Corefile], *, default_port: int = 53) -> None:
+    def __init__(self, load: Callable[[], Corefile], *, default_port: int = 53, limits: Limits | None = None) -> None:
         self.load = load
         self.default_port = default_port
+        #: transport timeouts and caps of every listener
+        self.limits = limits or Limits()
         self.listeners: dict[tuple[str, int], Listener] = {}
         self.http = HttpServers()
         self.instance: Instance | None = None
@@ -53,13 +55,17 @@ class Runner:
 
     async def _activate(self, inst: Instance) -> None:
         """Run startup hooks, then bind or swap listeners and HTTP sites for ``inst``."""
-        await inst.startup()
+        try:
+            await inst.startup()
+        except BaseException:
+            await inst.shutdown()  # hooks of plugins that did start
+            raise
         groups = inst.listen_groups()
         created: list[Listener] = []
         try:
             for key in groups:
                 if key not in self.listeners:
-                    lst = Listener(*key)
+                    lst = Listener(*key, limits=self.limits)
                     await lst.start(None)
                     created.append(lst)
             await self.http.apply(inst.http_routes)
@@ -76,7 +82,7 @@ class Runner:
             inst.servers[key] = server
             lst.state.server = server
         for key in [k for k in self.listeners if k not in groups]:
-            await self.listeners.pop(key).stop(GRACE)
+            await self.listeners.pop(key).stop()
         self.instance = inst
         for lst in created:
             log.info("listening on %s (udp, tcp)", server_label(lst.host, lst.bound_port))
@@ -102,7 +108,7 @@ class Runner:
                 return False
             log.info("reloaded")
             if old is not None:
-                await old.drain(GRACE)
+                await old.drain(self.limits.grace)
                 await old.shutdown()
             for fn in self.on_reload:
                 fn(inst)
@@ -114,7 +120,7 @@ class Runner:
         if inst is not None:
             inst.stopping = True
             await inst.lameduck()
-        await asyncio.gather(*(lst.stop(GRACE) for lst in self.listeners.values()))
+        await asyncio.gather(*(lst.stop() for lst in self.listeners.values()))
         self.listeners.clear()
         if inst is not None:
             await inst.shutdown()

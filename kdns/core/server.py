@@ -103,7 +103,8 @@ class Server:
         try:
             rcode = await chain.serve_dns(w, req)
         except PluginError as e:
-            rcode = e.rcode
+            # a known failure, logged by *errors* if configured; answer with its rcode
+            rcode = e.rcode if not client_wrote(e.rcode) else dns.rcode.SERVFAIL
         except Exception:
             if self.debug:
                 raise
@@ -132,7 +133,3 @@ class Server:
             n,
             start,
         )
-
-
-def error_reply(query: dns.message.Message, rcode: int) -> dns.message.Message:
-    return make_reply(query, rcode)

@@ -1,17 +1,37 @@
-"""Per-listener state shared by its transports: the current server, in-flight tasks, connections."""
+"""Per-listener state shared by its transports: limits, the current server, in-flight tasks, connections."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kdns.log import logger
 
 if TYPE_CHECKING:
     from kdns.core.server import Server
+    from kdns.core.transport_tcp import TCPProtocol
 
 log = logger("server")
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Transport limits of a listener (CoreDNS's defaults; tests shorten the timeouts)."""
+
+    #: seconds to receive a whole TCP frame once its first byte arrived
+    read_timeout: float = 3.0
+    #: seconds a TCP connection may sit with nothing to read and nothing to answer
+    idle_timeout: float = 10.0
+    #: open TCP connections; more are closed at once
+    max_connections: int = 10000
+    #: queries in flight on the listener; UDP queries beyond it are dropped
+    max_inflight: int = 10000
+    #: queries in flight on one TCP connection before it stops reading
+    max_pipeline: int = 128
+    #: seconds stop and reload wait for queries in flight
+    grace: float = 5.0
 
 
 def plain_addr(addr: Any) -> tuple[str, int]:
@@ -23,15 +43,17 @@ def plain_addr(addr: Any) -> tuple[str, int]:
 
 
 class ListenerState:
-    def __init__(
-        self, server: Server | None = None, *, max_inflight: int = 10000, max_connections: int = 10000
-    ) -> None:
+    """What the UDP and TCP sides of one listener share; the Runner swaps ``server`` on reload."""
+
+    def __init__(self, server: Server | None = None, limits: Limits | None = None) -> None:
         self.server = server
-        self.max_inflight = max_inflight
-        self.max_connections = max_connections
+        self.limits = limits or Limits()
         self.tasks: set[asyncio.Task[None]] = set()
-        self.connections: set[asyncio.BaseProtocol] = set()
+        self.connections: set[TCPProtocol] = set()
+        #: UDP queries dropped because ``max_inflight`` was reached
         self.dropped = 0
+        #: False once the listener is stopping: new queries are ignored
+        self.accepting = True
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -55,5 +77,6 @@ class ListenerState:
             async with asyncio.timeout(timeout):
                 await self._idle.wait()
         except TimeoutError:
+            log.warning("%d queries still in flight after %.1fs: cancelled", len(self.tasks), timeout)
             for t in list(self.tasks):
                 t.cancel()

@@ -1,4 +1,15 @@
-"""TCP adapter: 2-byte framing, pipelined queries answered as they complete, read/idle timeouts."""
+"""TCP adapter: 2-byte framing, pipelined queries answered as they complete, timeouts, flow control.
+
+No DNS rules here: a frame becomes a Request and a task running the server, like UDP.
+
+Timeouts follow CoreDNS: a frame must arrive whole within ``read_timeout`` of its first byte, and a
+connection with nothing to read and nothing to answer closes after ``idle_timeout`` (it is aborted
+when the client is not reading its answers). One timer per
+connection is pushed back by moving a deadline, not by re-scheduling on every read.
+
+Flow control: a connection stops reading when ``max_pipeline`` of its queries are in flight or when
+the client does not read its answers (transport write buffer full), and resumes when both clear.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +17,13 @@ import asyncio
 import struct
 from typing import cast
 
-import dns.exception
 import dns.message
 import dns.rcode
 
 from kdns.core.state import ListenerState, plain_addr
-from kdns.core.wire import finalize, header_reply, precheck
+from kdns.core.wire import PARSE_ERRORS, finalize, header_reply, parse_query, precheck
 from kdns.request import Request
 
-READ_TIMEOUT = 3.0
-IDLE_TIMEOUT = 10.0
-#: queries in flight on one connection before reading pauses
-MAX_PIPELINE = 128
 _LEN = struct.Struct("!H")
 
 
@@ -40,105 +46,183 @@ class TCPWriter:
 
 
 class TCPProtocol(asyncio.Protocol):
-    def __init__(
-        self, state: ListenerState, *, read_timeout: float = READ_TIMEOUT, idle_timeout: float = IDLE_TIMEOUT
-    ) -> None:
+    def __init__(self, state: ListenerState) -> None:
+        # per listener
         self.state = state
-        self.read_timeout = read_timeout
-        self.idle_timeout = idle_timeout
+        limits = state.limits
+        self.read_timeout = limits.read_timeout
+        self.idle_timeout = limits.idle_timeout
+        self.max_pipeline = limits.max_pipeline
+        self.loop = asyncio.get_running_loop()
+        # per connection
         self.transport: asyncio.Transport | None = None
         self.remote: tuple[str, int] = ("", 0)
         self.local: tuple[str, int] = ("", 0)
         self.buf = bytearray()
+        #: queries of this connection being answered
         self.inflight = 0
-        self.paused = False
+        self.reading = True
+        self.write_paused = False
+        #: no more queries are taken (EOF, shutdown, timeout); close once the in-flight ones are answered
+        self.closing = False
+        #: loop time after which the connection is closed; None while answers are pending
+        self.deadline: float | None = None
+        #: True while ``buf`` holds the start of a frame (its read deadline is running)
+        self.partial = False
         self.timer: asyncio.TimerHandle | None = None
-        self.loop = asyncio.get_running_loop()
 
     # -- asyncio.Protocol -------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         transport = cast(asyncio.Transport, transport)  # uvloop's are not subclasses
-        self.transport = transport
-        if len(self.state.connections) >= self.state.max_connections or self.state.server is None:
+        state = self.state
+        if len(state.connections) >= state.limits.max_connections or state.server is None or not state.accepting:
             transport.abort()
             return
-        self.state.connections.add(self)
+        self.transport = transport
+        state.connections.add(self)
         self.remote = plain_addr(transport.get_extra_info("peername"))
         self.local = plain_addr(transport.get_extra_info("sockname"))
-        self._arm(self.idle_timeout)
+        self._set_deadline(self.idle_timeout)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.state.connections.discard(self)
-        if self.timer:
+        if self.timer is not None:
             self.timer.cancel()
+            self.timer = None
         self.transport = None
+        self.buf.clear()
 
     def data_received(self, data: bytes) -> None:
+        if self.closing:
+            return
         self.buf += data
-        buf = self.buf
-        while len(buf) >= 2:
-            (n,) = _LEN.unpack_from(buf)
-            if len(buf) < 2 + n:
-                break
-            frame = bytes(buf[2 : 2 + n])
-            del buf[: 2 + n]
-            self._frame(frame)
-            if self.transport is None:
-                return
-        self._arm(self.read_timeout if buf else self.idle_timeout)
+        self._process()
+
+    def eof_received(self) -> bool:
+        """The client sent all its queries: answer them, then close."""
+        self.closing = True
+        self.buf.clear()
+        return self.inflight > 0  # True keeps the transport open for the answers
+
+    def pause_writing(self) -> None:
+        self.write_paused = True
+        self._flow()
+
+    def resume_writing(self) -> None:
+        self.write_paused = False
+        self._process()
+
+    # -- used by writers and the listener ---------------------------------------------
+
+    def send(self, wire: bytes) -> None:
+        t = self.transport
+        if t is not None and not t.is_closing():
+            t.write(_LEN.pack(len(wire)) + wire)
+
+    def close(self) -> None:
+        """Take no more queries; close once the in-flight ones are answered (graceful stop)."""
+        self.closing = True
+        self.buf.clear()
+        self._flow()
+        if not self.inflight and self.transport is not None:
+            self.transport.close()
 
     # -- private ----------------------------------------------------------------------
 
-    def _arm(self, delay: float) -> None:
-        if self.timer:
-            self.timer.cancel()
-        self.timer = self.loop.call_later(delay, self._timeout)
-
-    def _timeout(self) -> None:
-        if self.inflight and not self.buf:
-            self._arm(self.idle_timeout)  # answers still coming: not idle
+    def _process(self) -> None:
+        """Start every whole frame in the buffer, as far as flow control allows."""
+        buf = self.buf
+        while len(buf) >= 2 and self.inflight < self.max_pipeline and not self.write_paused and not self.closing:
+            (n,) = _LEN.unpack_from(buf)
+            end = 2 + n
+            if len(buf) < end:
+                break
+            frame = bytes(buf[2:end])
+            del buf[:end]
+            self.partial = False
+            self._frame(frame)
+        if self.transport is None or self.closing:
             return
-        if self.transport is not None:
-            self.transport.close()
+        self._flow()
+        if not buf:
+            self.partial = False
+            self._set_deadline(None if self.inflight else self.idle_timeout)
+        elif not self.partial and self._waiting_on_client():
+            self.partial = True
+            self._set_deadline(self.read_timeout)
+        elif not self.partial:
+            self._set_deadline(None)  # whole frames wait for us, not for the client
 
-    def send(self, wire: bytes) -> None:
-        if self.transport is not None and not self.transport.is_closing():
-            self.transport.write(_LEN.pack(len(wire)) + wire)
+    def _waiting_on_client(self) -> bool:
+        buf = self.buf
+        return len(buf) < 2 or len(buf) < 2 + _LEN.unpack_from(buf)[0]
 
-    def close(self) -> None:
-        """Stop reading new queries; close once the in-flight ones are answered."""
-        if self.transport is not None and not self.inflight:
-            self.transport.close()
+    def _flow(self) -> None:
+        """Pause or resume reading from the socket."""
+        t = self.transport
+        if t is None:
+            return
+        want = not self.closing and not self.write_paused and self.inflight < self.max_pipeline
+        if want != self.reading:
+            self.reading = want
+            if want:
+                t.resume_reading()
+            else:
+                t.pause_reading()
+
+    def _set_deadline(self, delay: float | None) -> None:
+        if delay is None:
+            self.deadline = None
+            return
+        self.deadline = self.loop.time() + delay
+        timer = self.timer
+        if timer is None or timer.when() > self.deadline:  # a later deadline only moves the field
+            if timer is not None:
+                timer.cancel()
+            self.timer = self.loop.call_at(self.deadline, self._check_deadline)
+
+    def _check_deadline(self) -> None:
+        self.timer = None
+        if self.deadline is None or self.transport is None:
+            return
+        if self.loop.time() < self.deadline:
+            self.timer = self.loop.call_at(self.deadline, self._check_deadline)
+            return
+        if self.write_paused:
+            self.transport.abort()  # the client stopped reading its answers: do not wait to flush
+            return
+        self.close()
 
     def _frame(self, frame: bytes) -> None:
-        state = self.state
         code = precheck(frame)
         if code is not None:
             if code >= 0 and (reply := header_reply(frame, code)) is not None:
                 self.send(reply)
-            elif code < 0 and self.transport is not None:
-                self.transport.close()  # not DNS: hang up
+            elif code < 0:
+                self.close()  # not a DNS query: hang up after what is in flight
             return
         try:
-            msg = dns.message.from_wire(frame)
-        except (dns.exception.DNSException, ValueError, IndexError, UnicodeError):
+            msg = parse_query(frame)
+        except PARSE_ERRORS:
             if (reply := header_reply(frame, dns.rcode.FORMERR)) is not None:
                 self.send(reply)
             return
+        state = self.state
         server = state.server
         if server is None:
             return
         req = Request(msg, remote=self.remote, local=self.local, proto="tcp", wire_len=len(frame))
         self.inflight += 1
-        if self.inflight >= MAX_PIPELINE and self.transport is not None and not self.paused:
-            self.paused = True
-            self.transport.pause_reading()
         task = state.spawn(server.serve(TCPWriter(self, req), req))
         task.add_done_callback(self._answered)
 
     def _answered(self, _: asyncio.Task[None]) -> None:
         self.inflight -= 1
-        if self.paused and self.inflight < MAX_PIPELINE // 2 and self.transport is not None:
-            self.paused = False
-            self.transport.resume_reading()
+        if self.transport is None:
+            return
+        if self.closing:
+            if not self.inflight:
+                self.transport.close()
+            return
+        self._process()

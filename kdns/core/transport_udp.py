@@ -5,16 +5,17 @@ from __future__ import annotations
 import asyncio
 from typing import cast
 
-import dns.exception
 import dns.message
 import dns.rcode
 
 from kdns.core.state import ListenerState, plain_addr
-from kdns.core.wire import finalize, header_reply, precheck
+from kdns.core.wire import PARSE_ERRORS, finalize, header_reply, parse_query, precheck
 from kdns.request import Request
 
 
 class UDPWriter:
+    """Renders the reply for its request (OPT mirror, truncation) and sends one datagram."""
+
     __slots__ = ("addr", "local", "proto", "remote", "req", "transport", "written")
 
     def __init__(
@@ -42,6 +43,8 @@ class UDPWriter:
 
 
 class UDPProtocol(asyncio.DatagramProtocol):
+    """Datagram in, task out; a full listener (``max_inflight``) drops the query as an overloaded server would."""
+
     def __init__(self, state: ListenerState) -> None:
         self.state = state
         self.transport: asyncio.DatagramTransport | None = None
@@ -54,19 +57,19 @@ class UDPProtocol(asyncio.DatagramProtocol):
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         transport = self.transport
         state = self.state
-        if transport is None or state.server is None:
+        if transport is None or state.server is None or not state.accepting:
             return
         code = precheck(data)
         if code is not None:
             if code >= 0 and (reply := header_reply(data, code)) is not None:
                 transport.sendto(reply, addr)
             return
-        if len(state.tasks) >= state.max_inflight:
+        if len(state.tasks) >= state.limits.max_inflight:
             state.dropped += 1
             return
         try:
-            msg = dns.message.from_wire(data)
-        except (dns.exception.DNSException, ValueError, IndexError, UnicodeError):
+            msg = parse_query(data)
+        except PARSE_ERRORS:
             if (reply := header_reply(data, dns.rcode.FORMERR)) is not None:
                 transport.sendto(reply, addr)
             return

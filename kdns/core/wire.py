@@ -13,15 +13,81 @@ import dns.opcode
 import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
-import dns.rdtypes.ANY.OPT
 import dns.renderer
 import dns.rrset
 
+from kdns.core.render import Unsupported, render
 from kdns.request import Request
 
 HEADER = struct.Struct("!HHHHHH")
+_QUESTION = struct.Struct("!HH")
+_RR = struct.Struct("!HHIH")
+_COUNT = struct.Struct("!H")
 QR = 0x8000
 TC = 0x0200
+#: errors dnspython raises on malformed messages (besides its own DNSException tree)
+PARSE_ERRORS = (dns.exception.DNSException, ValueError, IndexError, UnicodeError, struct.error)
+
+
+#: question names and OPT records seen recently, by their wire bytes (both immutable in use)
+_names: dict[bytes, dns.name.Name] = {}
+_opts: dict[bytes, dns.rrset.RRset] = {}
+_CACHE_MAX = 4096
+#: OPT records with more option bytes than this (padding, big cookies) are parsed each time
+_OPT_MAX = 64
+
+
+def parse_query(wire: bytes) -> dns.message.Message:
+    """``dns.message.from_wire`` for the usual query (one question, maybe an OPT), several times faster.
+
+    The question name and the OPT record are looked up by their bytes instead of parsed again. Any
+    other shape, and anything odd, goes through dnspython's full parser, so the result and the
+    errors raised are those of ``from_wire``.
+    """
+    qid, flags, qd, an, ns, ar = HEADER.unpack_from(wire)
+    if qd != 1 or an or ns or ar > 1 or flags & 0x7800:  # not a plain QUERY
+        return dns.message.from_wire(wire)
+    try:
+        end = 12
+        while (n := wire[end]) != 0:
+            if n > 63:  # a pointer or a reserved label type: let dnspython judge
+                return dns.message.from_wire(wire)
+            end += n + 1
+        end += 1
+        key = wire[12:end]
+        name = _names.get(key)
+        if name is None:
+            name = dns.name.from_wire(wire, 12)[0]
+            if len(_names) >= _CACHE_MAX:
+                _names.clear()
+            _names[key] = name
+        rdtype, rdclass = _QUESTION.unpack_from(wire, end)
+        off = end + 4
+        opt = None
+        if ar:
+            if wire[off] != 0:
+                return dns.message.from_wire(wire)
+            otype, _, _, rdlen = _RR.unpack_from(wire, off + 1)
+            if otype != dns.rdatatype.OPT or off + 11 + rdlen != len(wire) or rdlen > _OPT_MAX:
+                return dns.message.from_wire(wire)
+            okey = wire[off:]
+            opt = _opts.get(okey)
+            if opt is None:
+                opt = dns.message.from_wire(wire).opt
+                assert opt is not None
+                if len(_opts) >= _CACHE_MAX:
+                    _opts.clear()
+                _opts[okey] = opt
+        elif off != len(wire):
+            return dns.message.from_wire(wire)
+    except PARSE_ERRORS:
+        return dns.message.from_wire(wire)  # raises the error the full parser gives
+    m = dns.message.QueryMessage(id=qid)
+    m.flags = dns.flags.Flag(flags)
+    m.wire = wire
+    m.find_rrset(m.question, name, rdclass, rdtype, create=True, force_unique=True)
+    m.opt = opt
+    return m
 
 
 def header_reply(wire: bytes, rcode: int) -> bytes | None:
@@ -57,54 +123,87 @@ def precheck(wire: bytes) -> int | None:
     return None
 
 
-def make_opt(payload: int, flags: int, options: list[dns.edns.Option]) -> dns.rrset.RRset:
-    """An OPT pseudo-RRset: class = UDP payload size, TTL = extended rcode/version/flags."""
-    rrset = dns.rrset.RRset(dns.name.root, dns.rdataclass.RdataClass(payload), dns.rdatatype.OPT)
-    rrset.update_ttl(flags)
-    rrset.add(dns.rdtypes.ANY.OPT.OPT(payload, dns.rdatatype.OPT, options))
-    return rrset
+_OPT_HEADER = struct.Struct("!BHHIH")
+_OPTION = struct.Struct("!HH")
+_opt_wires: dict[tuple[int, int], bytes] = {}
+
+
+def opt_wire(payload: int, ttl: int, options: tuple[dns.edns.Option, ...] = ()) -> bytes:
+    """The OPT record's bytes: root owner, type 41, class = payload, TTL = ext. rcode/version/flags."""
+    if options:
+        data = b"".join(_OPTION.pack(o.otype, len(w)) + w for o in options for w in (o.to_wire() or b"",))
+        return _OPT_HEADER.pack(0, dns.rdatatype.OPT, payload, ttl, len(data)) + data
+    wire = _opt_wires.get((payload, ttl))
+    if wire is None:
+        if len(_opt_wires) >= _CACHE_MAX:
+            _opt_wires.clear()
+        wire = _opt_wires[(payload, ttl)] = _OPT_HEADER.pack(0, dns.rdatatype.OPT, payload, ttl, 0)
+    return wire
 
 
 def finalize(req: Request, msg: dns.message.Message) -> bytes:
     """Reply bytes for ``req``: OPT mirrored from the query, truncated to the client's size with TC.
 
-    ``msg`` is not changed: it may belong to a plugin's store.
+    The OPT carries version 0, the query's UDP size (at least 512), the query's DO bit, the reply's
+    extended rcode, and only options the reply itself holds. ``msg`` is not changed: it may belong
+    to a plugin's store.
     """
-    opt = None
-    rcode = msg.rcode()
-    if req.msg.edns >= 0:
-        options = list(msg.options) if msg.edns >= 0 else []
-        flags = ((rcode >> 4) << 24) | (dns.flags.DO if req.do else 0)
-        opt = make_opt(max(512, min(req.msg.payload, 65535)), flags, options)
-    flags = (msg.flags & ~0xF) | (rcode & 0xF)
+    opt = b""
+    query = req.msg
+    if query.edns >= 0:
+        ttl = (msg.ednsflags & 0xFF000000) | (dns.flags.DO if req.do else 0)
+        opt = opt_wire(max(512, min(query.payload, 65535)), ttl, msg.options if msg.edns >= 0 else ())
+    size = req.size - len(opt)
     try:
-        return _render(msg, flags, opt, req.size, len(msg.answer), full=True)
-    except dns.exception.TooBig:
-        pass
-    keep = len(msg.answer)
-    while keep > 0:
-        keep -= 1
+        out = render(msg, msg.flags, size)
+    except Unsupported:
         try:
-            return _render(msg, flags | dns.flags.TC, opt, req.size, keep, full=False)
+            out = bytearray(_render(msg, msg.flags, size))
         except dns.exception.TooBig:
-            continue
-    return HEADER.pack(msg.id, (flags | dns.flags.TC) & 0xFFFF, 0, 0, 0, 0)
+            out = bytearray(_truncate(msg, msg.flags | dns.flags.TC, size))
+    except dns.exception.TooBig:
+        out = bytearray(_truncate(msg, msg.flags | dns.flags.TC, size))
+    if opt:
+        out[10:12] = _COUNT.pack(_COUNT.unpack_from(out, 10)[0] + 1)
+        out += opt
+    return bytes(out)
 
 
-def _render(
-    msg: dns.message.Message, flags: int, opt: dns.rrset.RRset | None, size: int, answers: int, *, full: bool
-) -> bytes:
+def _render(msg: dns.message.Message, flags: int, size: int) -> bytes:
+    """dnspython's rendering (records in their order) for what ``render`` does not handle."""
     r = dns.renderer.Renderer(msg.id, flags, size)
     for q in msg.question:
         r.add_question(q.name, q.rdtype, q.rdclass)
-    for rrset in msg.answer[:answers]:
-        r.add_rrset(dns.renderer.ANSWER, rrset)
-    if full:
-        for rrset in msg.authority:
-            r.add_rrset(dns.renderer.AUTHORITY, rrset)
-        for rrset in msg.additional:
-            r.add_rrset(dns.renderer.ADDITIONAL, rrset)
-    if opt is not None:
-        r.add_opt(opt)
+    for rrset in msg.answer:
+        r.add_rrset(dns.renderer.ANSWER, rrset, want_shuffle=False)
+    for rrset in msg.authority:
+        r.add_rrset(dns.renderer.AUTHORITY, rrset, want_shuffle=False)
+    for rrset in msg.additional:
+        r.add_rrset(dns.renderer.ADDITIONAL, rrset, want_shuffle=False)
+    r.write_header()
+    return r.get_wire()
+
+
+def _truncate(msg: dns.message.Message, flags: int, size: int) -> bytes:
+    """As many whole RRs as fit, in section order, stopping at the first that does not (as CoreDNS)."""
+    r = dns.renderer.Renderer(msg.id, flags, size)
+    try:
+        for q in msg.question:
+            r.add_question(q.name, q.rdtype, q.rdclass)
+        for section, rrsets in (
+            (dns.renderer.ANSWER, msg.answer),
+            (dns.renderer.AUTHORITY, msg.authority),
+            (dns.renderer.ADDITIONAL, msg.additional),
+        ):
+            for rrset in rrsets:
+                try:
+                    r.add_rrset(section, rrset, want_shuffle=False)  # a set that does not fit is rolled back
+                except dns.exception.TooBig:
+                    for rd in rrset:
+                        one = dns.rrset.RRset(rrset.name, rrset.rdclass, rrset.rdtype, rrset.covers)
+                        one.add(rd, rrset.ttl)
+                        r.add_rrset(section, one)
+    except dns.exception.TooBig:
+        pass
     r.write_header()
     return r.get_wire()

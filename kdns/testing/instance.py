@@ -1,17 +1,32 @@
-"""run_instance: a whole kdns started from a Corefile string on real sockets."""
+"""run_instance: a whole kdns started from a Corefile string on real sockets.
+
+- ``run_instance(corefile)``: async context manager in the test's own event loop.
+- ``run_in_thread(corefile)``: the same in a background thread with its own loop, for synchronous
+  tests (Hypothesis, blocking sockets, subprocess clients).
+- ``test_plugin(name, factory)``: register a throwaway directive for one test, removed afterwards.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
 import os
 import tempfile
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from typing import Any, TypeVar
 
 import dns.asyncquery
 import dns.message
 
+from kdns.config import registry
+from kdns.config.controller import Controller
 from kdns.config.parser import parse_file
 from kdns.core.runner import Runner
+from kdns.core.state import Limits
+
+T = TypeVar("T")
 
 
 class RunningInstance:
@@ -29,9 +44,14 @@ class RunningInstance:
         """The bound port of an HTTP address as written in the Corefile (e.g. '127.0.0.1:0')."""
         return self.runner.http.port(addr)
 
+    def write(self, corefile: str) -> None:
+        """Replace the Corefile on disk (then ``reload``)."""
+        with open(self.path, "w") as f:
+            f.write(corefile)
+
     async def query(
         self,
-        name: str,
+        name: str | dns.message.Message,
         qtype: str = "A",
         *,
         proto: str = "udp",
@@ -62,14 +82,8 @@ async def query(
     return await dns.asyncquery.udp(q, host, port=port, timeout=timeout, ignore_unexpected=True)
 
 
-@contextlib.asynccontextmanager
-async def run_instance(
-    corefile: str, *, files: dict[str, str] | None = None, port: int = 0
-) -> AsyncIterator[RunningInstance]:
-    """Start kdns on ``corefile`` (keys without a port listen on ``port``, default a free one).
-
-    ``files`` are written next to the Corefile first (name -> text), for imports and hosts files.
-    """
+@contextlib.contextmanager
+def _corefile_dir(corefile: str, files: dict[str, str] | None) -> Iterator[str]:
     with tempfile.TemporaryDirectory(prefix="kdns-test-") as tmp:
         path = os.path.join(tmp, "Corefile")
         with open(path, "w") as f:
@@ -79,9 +93,89 @@ async def run_instance(
             os.makedirs(os.path.dirname(full), exist_ok=True)
             with open(full, "w") as f:
                 f.write(text)
-        runner = Runner(lambda: parse_file(path), default_port=port)
+        yield path
+
+
+@contextlib.asynccontextmanager
+async def run_instance(
+    corefile: str, *, files: dict[str, str] | None = None, port: int = 0, limits: Limits | None = None
+) -> AsyncIterator[RunningInstance]:
+    """Start kdns on ``corefile`` (keys without a port listen on ``port``, default a free one).
+
+    ``files`` are written next to the Corefile first (name -> text), for imports and hosts files.
+    ``limits`` sets the listeners' timeouts and caps (e.g. a short idle timeout).
+    """
+    with _corefile_dir(corefile, files) as path:
+        runner = Runner(lambda: parse_file(path), default_port=port, limits=limits)
         await runner.start()
         try:
             yield RunningInstance(runner, path)
         finally:
             await runner.stop()
+
+
+class ThreadedInstance(RunningInstance):
+    """A RunningInstance whose event loop runs in another thread; ``call`` runs a coroutine there."""
+
+    def __init__(self, runner: Runner, path: str, loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
+        super().__init__(runner, path)
+        self.loop = loop
+        self.stop_event = stop
+
+    def call(self, fn: Callable[[], Coroutine[Any, Any, T]], timeout: float = 10.0) -> T:
+        """Run ``fn()`` in the server's loop and wait for its result."""
+        return asyncio.run_coroutine_threadsafe(fn(), self.loop).result(timeout)
+
+
+@contextlib.contextmanager
+def run_in_thread(
+    corefile: str, *, files: dict[str, str] | None = None, port: int = 0, limits: Limits | None = None
+) -> Iterator[ThreadedInstance]:
+    """``run_instance`` in a background thread, for synchronous test code."""
+    started: concurrent.futures.Future[ThreadedInstance] = concurrent.futures.Future()
+
+    async def main(path: str) -> None:
+        runner = Runner(lambda: parse_file(path), default_port=port, limits=limits)
+        stop = asyncio.Event()
+        try:
+            await runner.start()
+        except BaseException as e:
+            started.set_exception(e)
+            return
+        inst = ThreadedInstance(runner, path, asyncio.get_running_loop(), stop)
+        started.set_result(inst)
+        await stop.wait()
+        await runner.stop()
+
+    with _corefile_dir(corefile, files) as path:
+        thread = threading.Thread(target=asyncio.run, args=(main(path),), name="kdns-test", daemon=True)
+        thread.start()
+        inst = started.result(10)
+        try:
+            yield inst
+        finally:
+            inst.loop.call_soon_threadsafe(inst.stop_event.set)
+            thread.join(10)
+
+
+@contextlib.contextmanager
+def test_plugin(name: str, setup: Callable[[Controller], None], *, before: str = "whoami") -> Iterator[None]:
+    """Register directive ``name`` with ``setup`` for the duration of one test.
+
+    ``setup`` is an ordinary setup function (``c.add_plugin(...)``). The directive is placed just
+    before ``before`` in the chain order and removed on exit, so it does not leak into other tests.
+    """
+
+    def wrapped(c: Controller) -> None:
+        setup(c)
+
+    wrapped.__module__ = "kdns.testing.plugins"  # outside kdns.plugins: a third-party directive
+    registry.load()
+    registry.directive(name, before=before)(wrapped)
+    try:
+        yield
+    finally:
+        registry.unregister(name)
+
+
+test_plugin.__test__ = False  # type: ignore[attr-defined]  # a helper, not a pytest test

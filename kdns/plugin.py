@@ -7,7 +7,7 @@ mean nothing was written yet, and the server writes that reply itself (see ``cli
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import dns.rcode
 
@@ -15,11 +15,16 @@ from kdns.errors import NoNextPlugin, PluginError
 from kdns.request import Request
 from kdns.writer import ResponseWriter
 
+if TYPE_CHECKING:
+    from kdns.core.fastpath import WireQuery
+
 __all__ = [
     "Handler",
     "PluginError",
     "PluginFactory",
     "Ready",
+    "WireCache",
+    "WireStage",
     "client_wrote",
     "next_or_failure",
 ]
@@ -42,6 +47,27 @@ class Ready(Protocol):
     """A plugin that can tell the *ready* plugin whether it is ready to serve."""
 
     def ready(self) -> bool: ...
+
+
+@runtime_checkable
+class WireStage(Protocol):
+    """A plugin before *cache* that can take part in the cache-hit path (kdns.core.fastpath).
+
+    ``wire_pass`` returns False when the query needs this plugin's full handler (the whole query
+    then takes the full path); ``wire_done`` sees the reply bytes the cache produced, innermost
+    plugin first, and may observe them or reorder records in place.
+    """
+
+    def wire_pass(self, q: WireQuery) -> bool: ...
+
+    def wire_done(self, q: WireQuery, reply: bytearray, rcode: int) -> None: ...
+
+
+@runtime_checkable
+class WireCache(Protocol):
+    """A cache that can answer a WireQuery from stored bytes: (reply, rcode) or None on a miss."""
+
+    def wire_lookup(self, q: WireQuery) -> tuple[bytearray, int] | None: ...
 
 
 _NOT_WRITTEN = frozenset({dns.rcode.SERVFAIL, dns.rcode.REFUSED, dns.rcode.FORMERR, dns.rcode.NOTIMP})

@@ -32,6 +32,8 @@ class BlockConfig:
     #: handler per directive name, filled when the chain is built
     handlers: dict[str, Handler] = field(default_factory=dict)
     chain: Handler | None = None
+    #: the chain's handlers, first to last
+    ordered: list[Handler] = field(default_factory=list)
     #: directives named in the block (for e.g. "is forward loaded")
     directives: set[str] = field(default_factory=set)
 

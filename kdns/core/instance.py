@@ -10,6 +10,7 @@ from kdns.config import registry
 from kdns.config.address import parse_keys
 from kdns.config.controller import BlockConfig, Controller, Hook
 from kdns.config.parser import Corefile, Directive
+from kdns.core import fastpath
 from kdns.core.server import ANY_CLASS, Route, Server
 from kdns.errors import ConfigError
 from kdns.log import logger
@@ -95,6 +96,7 @@ class Instance:
         for name, factory in reversed(factories):
             nxt = factory(nxt)
             cfg.handlers[name] = nxt  # the first of several (e.g. forward) wins, as it runs first
+            cfg.ordered.insert(0, nxt)
         cfg.chain = nxt
 
     def _check_duplicates(self) -> None:
@@ -124,7 +126,9 @@ class Instance:
         return groups
 
     def make_server(self, label: str, zones: list[tuple[str, BlockConfig]]) -> Server:
-        routes = {z: Route(z, cfg.chain, bool(cfg.directives & ANY_CLASS)) for z, cfg in zones}
+        routes = {
+            z: Route(z, cfg.chain, bool(cfg.directives & ANY_CLASS), fastpath.build(cfg.ordered)) for z, cfg in zones
+        }
         return Server(label, routes, debug=any("debug" in cfg.directives for _, cfg in zones))
 
     # -- lifecycle ----------------------------------------------------------------------

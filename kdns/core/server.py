@@ -11,6 +11,8 @@ import dns.rdataclass
 import dns.rdatatype
 
 from kdns import metrics
+from kdns.core import fastpath
+from kdns.core.fastpath import FastPath
 from kdns.errors import PluginError
 from kdns.log import logger
 from kdns.plugin import Handler, client_wrote
@@ -25,12 +27,14 @@ ANY_CLASS = frozenset({"chaos", "forward", "proxy"})
 class Route:
     """A zone's chain on one listener."""
 
-    __slots__ = ("any_class", "chain", "zone")
+    __slots__ = ("any_class", "chain", "fast", "zone")
 
-    def __init__(self, zone: str, chain: Handler | None, any_class: bool) -> None:
+    def __init__(self, zone: str, chain: Handler | None, any_class: bool, fast: FastPath | None = None) -> None:
         self.zone = zone
         self.chain = chain
         self.any_class = any_class
+        #: the cache-hit path of this route's chain, when it has one
+        self.fast = fast
 
 
 class Server:
@@ -42,6 +46,9 @@ class Server:
         self.routes = routes
         self.debug = debug
         self.inflight = 0
+        #: answers cache hits from bytes (None when no route has a cache-hit path)
+        self.fast = self._fast if any(r.fast is not None for r in routes.values()) else None
+        self._fast_failed = False
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -61,6 +68,24 @@ class Server:
             i = name.find(".")
             name = name[i + 1 :] or "."
         return found
+
+    def _fast(self, wire: bytes, remote: tuple[str, int], proto: str) -> bytearray | None:
+        """The reply to a cache hit, straight from bytes; None sends the query down the full path."""
+        try:
+            q = fastpath.parse(wire, remote, proto)
+            if q is None or q.qclass != 1:
+                return None
+            r = self.route(q.qname, q.qtype)
+            if r is None or r.fast is None:
+                return None
+            q.server = self.label
+            q.zone = r.zone
+            return r.fast.answer(q)
+        except Exception:
+            if not self._fast_failed:  # log once; the full path still answers
+                self._fast_failed = True
+                log.exception("cache-hit path failed; using the full path")
+            return None
 
     async def serve(self, w: ResponseWriter, req: Request) -> None:
         """Answer ``req`` through ``w``: route, run the chain, write an error reply if it did not."""

@@ -195,6 +195,12 @@ class TCPProtocol(asyncio.Protocol):
         self.close()
 
     def _frame(self, frame: bytes) -> None:
+        server = self.state.server
+        if server is not None and server.fast is not None:
+            out = server.fast(frame, self.remote, "tcp")
+            if out is not None:
+                self.send(bytes(out))  # a cache hit, answered from bytes
+                return
         code = precheck(frame)
         if code is not None:
             if code >= 0 and (reply := header_reply(frame, code)) is not None:

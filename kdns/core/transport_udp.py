@@ -57,7 +57,11 @@ class UDPProtocol(asyncio.DatagramProtocol):
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         transport = self.transport
         state = self.state
-        if transport is None or state.server is None or not state.accepting:
+        server = state.server
+        if transport is None or server is None or not state.accepting:
+            return
+        if server.fast is not None and (out := server.fast(data, plain_addr(addr), "udp")) is not None:
+            transport.sendto(out, addr)  # a cache hit, answered from bytes
             return
         code = precheck(data)
         if code is not None:
@@ -76,7 +80,7 @@ class UDPProtocol(asyncio.DatagramProtocol):
         remote = plain_addr(addr)
         req = Request(msg, remote=remote, local=self.local, proto="udp", wire_len=len(data))
         w = UDPWriter(transport, addr, remote, self.local, req)
-        state.spawn(state.server.serve(w, req))
+        state.spawn(server.serve(w, req))
 
     def error_received(self, exc: Exception) -> None:
         pass  # ICMP errors for earlier replies: nothing to do

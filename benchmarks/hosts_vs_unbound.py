@@ -13,7 +13,6 @@ import argparse
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,6 +23,8 @@ from pathlib import Path
 import dns.exception
 import dns.message
 import dns.query
+
+from kdns.testing import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "out"
@@ -44,21 +45,6 @@ class Result:
 
 def records(n: int) -> list[tuple[str, str]]:
     return [(f"host{i}.{ZONE}", f"10.0.{i // 256}.{i % 256}") for i in range(n)]
-
-
-def free_port(host: str) -> int:
-    """A port free for UDP and TCP on ``host``."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-            u.bind((host, 0))
-            port = int(u.getsockname()[1])
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
-                try:
-                    t.bind((host, port))
-                except OSError:
-                    continue
-        return port
-    raise RuntimeError(f"no free port on {host}")
 
 
 def wait_answer(host: str, port: int, name: str, proc: subprocess.Popen[bytes], timeout: float = 15) -> None:

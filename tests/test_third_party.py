@@ -6,7 +6,6 @@ import logging
 import os
 import select
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ import pytest
 from kdns.config.controller import Controller
 from kdns.config.directives import DIRECTIVES
 from kdns.config.registry import Registry, RegistryError, Spec, place
+from kdns.testing import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "kdns-example-plugin"
@@ -300,25 +300,10 @@ def test_bad_entry_points_do_not_stop_kdns(site: Path, tmp_path: Path) -> None:
     assert "dns.whoami  (" not in out.stdout
 
 
-def _free_port() -> int:
-    """A port free for both UDP and TCP on 127.0.0.1 (kdns binds with SO_REUSEADDR)."""
-    for _ in range(20):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-            u.bind(("127.0.0.1", 0))
-            port = int(u.getsockname()[1])
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
-                try:
-                    t.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-        return port
-    raise RuntimeError("no free port")
-
-
 @pytest.fixture
 def server(site: Path, tmp_path: Path) -> Iterator[int]:
     """A kdns process serving a Corefile that uses greeting; yields its port once it says it started."""
-    port = _free_port()
+    port = free_port()
     corefile = tmp_path / "Corefile"
     corefile.write_text(f'example.org:{port} {{\n    greeting hello.example.org "hi" "there"\n    whoami\n}}\n')
     log = tmp_path / "kdns.log"

@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from kdns.log import logger
+
+if TYPE_CHECKING:
+    from kdns.config.controller import Controller
+    from kdns.config.parser import Directive
 
 HttpHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Routes = dict[str, dict[str, HttpHandler]]
@@ -47,6 +52,18 @@ def check_addr(addr: str) -> None:
         host, _, port = addr.partition(":")
     if any(c in host for c in "/[]") or not port.isdigit() or int(port) > 65535:
         raise ValueError(f"address {addr}: invalid address or port")
+
+
+def http_addr(c: Controller, d: Directive, default: str) -> str:
+    """The optional single ADDRESS argument of an HTTP plugin's line ``d`` (``default`` when absent), checked."""
+    if len(d.args) > 1:
+        raise c.arg_err(d)
+    addr = d.args[0] if d.args else default
+    try:
+        check_addr(addr)
+    except ValueError as e:
+        raise c.err(str(e), at=d) from e
+    return addr
 
 
 def local_url(addr: str, port: int, path: str) -> str:

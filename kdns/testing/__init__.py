@@ -6,25 +6,37 @@
 - ``controller``: a setup Controller over a Corefile snippet, for parse tests.
 - ``FakeUpstream``: a real DNS server on 127.0.0.1 with an overridable ``handle``.
 - ``run_instance``: start kdns from a Corefile string on 127.0.0.1, port 0.
+- ``free_port``: a port free for UDP and TCP, for a server that needs a fixed port.
+- ``gate_plugin``: a test directive that holds 'slow*' queries at a ``Gate`` until released.
+- ``until``: poll a condition with a deadline (for state with no event to await).
+- ``StepSleep``: an injectable sleep that a periodic task waits in until the test steps it.
 """
 
 from kdns.config.controller import test_controller as controller
 from kdns.testing.case import Case, rr, sort_section
+from kdns.testing.gate import Gate, gate_plugin
 from kdns.testing.instance import RunningInstance, query, run_instance
+from kdns.testing.ports import free_port
 from kdns.testing.stubs import FakeWriter, Recorder, error_handler, next_handler
 from kdns.testing.upstream import FakeUpstream
+from kdns.testing.wait import StepSleep, until
 
 __all__ = [
     "Case",
     "FakeUpstream",
     "FakeWriter",
+    "Gate",
     "Recorder",
     "RunningInstance",
+    "StepSleep",
     "controller",
     "error_handler",
+    "free_port",
+    "gate_plugin",
     "next_handler",
     "query",
     "rr",
     "run_instance",
     "sort_section",
+    "until",
 ]

@@ -98,15 +98,21 @@ def _corefile_dir(corefile: str, files: dict[str, str] | None) -> Iterator[str]:
 
 @contextlib.asynccontextmanager
 async def run_instance(
-    corefile: str, *, files: dict[str, str] | None = None, port: int = 0, limits: Limits | None = None
+    corefile: str,
+    *,
+    files: dict[str, str] | None = None,
+    port: int = 0,
+    limits: Limits | None = None,
+    make_runner: Callable[..., Runner] = Runner,
 ) -> AsyncIterator[RunningInstance]:
     """Start kdns on ``corefile`` (keys without a port listen on ``port``, default a free one).
 
     ``files`` are written next to the Corefile first (name -> text), for imports and hosts files.
-    ``limits`` sets the listeners' timeouts and caps (e.g. a short idle timeout).
+    ``limits`` sets the listeners' timeouts and caps (e.g. a short idle timeout). ``make_runner``
+    builds the Runner (called as ``Runner`` is), for a test subclass.
     """
     with _corefile_dir(corefile, files) as path:
-        runner = Runner(lambda: parse_file(path), default_port=port, limits=limits)
+        runner = make_runner(lambda: parse_file(path), default_port=port, limits=limits)
         await runner.start()
         try:
             yield RunningInstance(runner, path)

@@ -6,7 +6,7 @@ import asyncio
 import socket
 import struct
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import dns.exception
@@ -21,6 +21,7 @@ import pytest
 from kdns.config.controller import Controller
 from kdns.plugin import Handler
 from kdns.request import Request
+from kdns.testing import until
 from kdns.testing.instance import run_instance, test_plugin
 from kdns.writer import ResponseWriter
 
@@ -87,14 +88,6 @@ def corefile(tag: str) -> str:
 def tag_of(r: dns.message.Message) -> str:
     assert r.rcode() == dns.rcode.NOERROR
     return r.answer[0][0].strings[0].decode()
-
-
-async def until(cond: Callable[[], bool], within: float = 5.0) -> None:
-    deadline = time.monotonic() + within
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.005)
 
 
 async def test_reload_under_load_loses_nothing(ctl: Control) -> None:

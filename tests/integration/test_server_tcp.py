@@ -5,62 +5,16 @@ from __future__ import annotations
 import asyncio
 import struct
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 
 import dns.message
 import dns.rcode
 import pytest
 
-from kdns.config.controller import Controller
 from kdns.core.state import Limits
-from kdns.plugin import Handler, next_or_failure
-from kdns.request import Request
-from kdns.testing.instance import run_instance, test_plugin
-from kdns.writer import ResponseWriter
+from kdns.testing import Gate, until
+from kdns.testing.instance import run_instance
 
 COREFILE = ".:0 {\n gate\n whoami\n}\n"
-
-
-@dataclass
-class Gate:
-    """Shared by the test and its plugin: names starting with 'slow' wait until ``release`` is set."""
-
-    release: asyncio.Event = field(default_factory=asyncio.Event)
-    waiting: int = 0
-    max_waiting: int = 0
-    arrived: int = 0
-
-
-@dataclass(slots=True)
-class GatePlugin:
-    gate: Gate
-    next: Handler | None
-    name: str = "gate"
-
-    async def serve_dns(self, w: ResponseWriter, req: Request) -> int:
-        if req.qname.startswith("slow"):
-            g = self.gate
-            g.arrived += 1
-            g.waiting += 1
-            g.max_waiting = max(g.max_waiting, g.waiting)
-            try:
-                await g.release.wait()
-            finally:
-                g.waiting -= 1
-        return await next_or_failure(self.name, self.next, w, req)
-
-
-@pytest.fixture
-def gate() -> Iterator[Gate]:
-    g = Gate()
-
-    def setup(c: Controller) -> None:
-        c.once()
-        c.add_plugin(lambda nxt: GatePlugin(g, nxt))
-
-    with test_plugin("gate", setup):
-        yield g
 
 
 def frame(name: str, qid: int) -> bytes:
@@ -87,15 +41,6 @@ async def closed_by_server(reader: asyncio.StreamReader, within: float = 5.0) ->
     except TimeoutError:
         return False
     return True
-
-
-async def until(cond: Callable[[], bool], within: float = 5.0) -> None:
-    """Poll ``cond()`` until true (for state with no event to await)."""
-    deadline = time.monotonic() + within
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.005)
 
 
 async def test_pipelined_answers_out_of_order(gate: Gate) -> None:

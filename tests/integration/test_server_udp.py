@@ -4,63 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 
 import dns.message
 import dns.rcode
-import pytest
 
-from kdns.config.controller import Controller
 from kdns.core.state import Limits
-from kdns.plugin import Handler, next_or_failure
-from kdns.request import Request
-from kdns.testing.instance import run_instance, test_plugin
-from kdns.writer import ResponseWriter
+from kdns.testing import Gate, until
+from kdns.testing.instance import run_instance
 
-COREFILE = ".:0 {\n hold\n whoami\n}\n"
-
-
-@dataclass
-class Gate:
-    release: asyncio.Event = field(default_factory=asyncio.Event)
-    waiting: int = 0
-
-
-@dataclass(slots=True)
-class Hold:
-    """Names starting with 'slow' wait for the gate."""
-
-    gate: Gate
-    next: Handler | None
-    name: str = "hold"
-
-    async def serve_dns(self, w: ResponseWriter, req: Request) -> int:
-        if req.qname.startswith("slow"):
-            self.gate.waiting += 1
-            await self.gate.release.wait()
-        return await next_or_failure(self.name, self.next, w, req)
-
-
-@pytest.fixture
-def gate() -> Iterator[Gate]:
-    g = Gate()
-
-    def setup(c: Controller) -> None:
-        c.once()
-        c.add_plugin(lambda nxt: Hold(g, nxt))
-
-    with test_plugin("hold", setup):
-        yield g
-
-
-async def until(cond: Callable[[], bool], within: float = 5.0) -> None:
-    deadline = time.monotonic() + within
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.005)
+COREFILE = ".:0 {\n gate\n whoami\n}\n"
 
 
 async def test_slow_query_does_not_block_others(gate: Gate) -> None:

@@ -8,15 +8,16 @@ free ones on loopback and lameduck shortened; nothing else is changed.
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-import aiohttp
 import dns.rcode
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from kdns.testing import run_instance
 
+Get = Callable[[int, str], Awaitable[tuple[int, str]]]
 HERE = Path(__file__).parent.parent / "config" / "corefiles"
 SHARED = Path(__file__).parents[3] / "shared" / "corefiles"
 LATER = {"kubernetes", "forward", "cache", "loop", "autopath"}
@@ -64,17 +65,12 @@ def test_copies_match_shared(name: str) -> None:
     assert (HERE / name).read_text() == (SHARED / name).read_text()
 
 
-async def _get(port: int, path: str) -> tuple[int, str]:
-    async with aiohttp.ClientSession() as s, s.get(f"http://127.0.0.1:{port}{path}") as r:
-        return r.status, await r.text()
-
-
 @pytest.mark.parametrize(
     "name",
     ["kubeadm.Corefile", "k3s.Corefile", "managed.Corefile", "autopath.Corefile", "sidecar.Corefile",
      "nodelocaldns.Corefile.base"],
 )  # fmt: skip
-async def test_supported_parts_run(name: str, tmp_path: Path) -> None:
+async def test_supported_parts_run(name: str, tmp_path: Path, http_get: Get) -> None:
     """health says OK, ready says OK, /metrics counts the queries sent, hosts entries answer."""
     node_hosts = tmp_path / "NodeHosts"
     node_hosts.write_text("10.1.2.3 node-a\n")
@@ -91,10 +87,10 @@ async def test_supported_parts_run(name: str, tmp_path: Path) -> None:
         else:  # no answering plugin is left: the end of the chain fails
             assert r.rcode() == dns.rcode.SERVFAIL
         if "health" in corefile:
-            assert await _get(http, "/health") == (200, "OK")
+            assert await http_get(http, "/health") == (200, "OK")
         if "ready" in corefile:
-            assert await _get(http, "/ready") == (200, "OK")
-        status, text = await _get(http, "/metrics")
+            assert await http_get(http, "/ready") == (200, "OK")
+        status, text = await http_get(http, "/metrics")
     assert status == 200
     families = {f.name: f for f in text_string_to_metric_families(text)}
     requests = [s for s in families["coredns_dns_requests"].samples if s.name.endswith("_total")]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from kdns.config.controller import Controller
 from kdns.config.registry import directive
 from kdns.pkg.duration import parse_duration
-from kdns.pkg.httpserver import check_addr, local_url
+from kdns.pkg.httpserver import http_addr, local_url
 from kdns.plugins.health.plugin import NAME, PATH, Health
 
 DEFAULT_ADDR = ":8080"
@@ -22,13 +22,7 @@ class HealthOptions:
 
 def parse(c: Controller) -> HealthOptions:
     d = c.once()
-    if len(d.args) > 1:
-        raise c.arg_err(d)
-    addr = d.args[0] if d.args else DEFAULT_ADDR
-    try:
-        check_addr(addr)
-    except ValueError as e:
-        raise c.err(str(e), at=d) from e
+    addr = http_addr(c, d, DEFAULT_ADDR)
     lameduck = 0.0
     for opt in d.block or []:
         if opt.name != "lameduck":

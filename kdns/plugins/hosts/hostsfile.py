@@ -10,7 +10,7 @@ import asyncio
 import ipaddress
 import os
 import re
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import dns.exception
@@ -24,6 +24,7 @@ import dns.rrset
 
 from kdns.log import plugin_logger
 from kdns.pkg.fall import in_zones
+from kdns.pkg.poller import Poller, Sleep
 
 log = plugin_logger("hosts")
 
@@ -210,9 +211,6 @@ def _addresses(owner: str, qtype: int, addrs: Iterable[str], ttl: int) -> dns.rr
     return rrset
 
 
-Sleep = Callable[[float], Awaitable[None]]
-
-
 class HostsFile:
     """One hosts file plus inline entries; ``read()`` re-parses it when its mtime or size changed.
 
@@ -237,14 +235,14 @@ class HostsFile:
         self.ttl = ttl
         self.auto_reverse = auto_reverse
         self.reload = reload
-        self.sleep = sleep
         #: called with (self, file mtime) after new tables are swapped in (metrics)
         self.on_change = on_change
         self.inline = parse(inline, self.origins)
         self._file = HostsMap()
         self._stat: tuple[int, int] | None = None
         self.tables = Tables(self._file, self.inline, ttl=ttl, auto_reverse=auto_reverse)
-        self._task: asyncio.Task[None] | None = None
+        #: re-reads the file every ``reload`` seconds, from ``start`` until ``stop``
+        self.poller = Poller(self._reread, reload, name=f"hosts-reload {path}", sleep=sleep)
         #: bumped after every swap (tests wait on it)
         self.version = 0
 
@@ -291,19 +289,14 @@ class HostsFile:
     async def start(self) -> None:
         """Read the file now and, when ``reload`` > 0, poll it in a task until ``stop``."""
         await asyncio.to_thread(self.read)
-        if self.reload > 0 and self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._poll(), name=f"hosts-reload {self.path}")
+        if self.reload > 0:
+            self.poller.start()
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.wait([task])
+        await self.poller.stop()
 
-    async def _poll(self) -> None:
-        while True:
-            await self.sleep(self.reload)
-            try:
-                await asyncio.to_thread(self.read)
-            except Exception:
-                log.exception("reading %s failed", self.path)
+    async def _reread(self) -> None:
+        try:
+            await asyncio.to_thread(self.read)
+        except Exception:
+            log.exception("reading %s failed", self.path)

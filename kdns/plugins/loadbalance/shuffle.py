@@ -16,51 +16,28 @@ import dns.message
 import dns.rdatatype
 import dns.rrset
 
+from kdns.plugins.loadbalance.sections import AAAA, CNAME, MX, A, regroup, reordered
 from kdns.plugins.loadbalance.weighted import WeightFile, weighted
 
-CNAME = dns.rdatatype.CNAME
-A = dns.rdatatype.A
-AAAA = dns.rdatatype.AAAA
-MX = dns.rdatatype.MX
 AXFR = dns.rdatatype.AXFR
 IXFR = dns.rdatatype.IXFR
 SRV = dns.rdatatype.SRV
+#: the types round robin shuffles
+SHUFFLED = frozenset((A, AAAA, MX))
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Shuffle = Callable[[list[object]], None]
 
 
-def _reordered(rrset: dns.rrset.RRset, rdatas: Sequence[object]) -> dns.rrset.RRset:
-    """A copy of ``rrset`` holding the same rdatas in the order given."""
-    n = rrset.copy()
-    n.items = dict.fromkeys(rdatas)  # a Set keeps its members as dict keys, in order
-    return n
-
-
 def round_robin(section: list[dns.rrset.RRset], shuffle: Shuffle = random.shuffle) -> list[dns.rrset.RRset] | None:
     """CNAMEs, then other RRsets, then A/AAAA, then MX, each A/AAAA/MX RRset shuffled; None if unchanged."""
-    cname: list[dns.rrset.RRset] = []
-    rest: list[dns.rrset.RRset] = []
-    address: list[dns.rrset.RRset] = []
-    mx: list[dns.rrset.RRset] = []
-    moved = False
-    for rrset in section:
-        t = rrset.rdtype
-        if t == CNAME:
-            cname.append(rrset)
-        elif t in (A, AAAA, MX):
-            if len(rrset) > 1:
-                items: list[object] = list(rrset)
-                shuffle(items)
-                rrset = _reordered(rrset, items)
-                moved = True
-            (mx if t == MX else address).append(rrset)
-        else:
-            rest.append(rrset)
-    out = cname + rest + address + mx
-    if not moved and all(a is b for a, b in zip(out, section, strict=True)):
-        return None
-    return out
+
+    def reorder(rrset: dns.rrset.RRset) -> dns.rrset.RRset:
+        items: list[object] = list(rrset)
+        shuffle(items)
+        return reordered(rrset, items)
+
+    return regroup(section, reorder, SHUFFLED)
 
 
 def _rank(rd: object, subnets: Sequence[Network]) -> int:
@@ -87,7 +64,7 @@ def prefer(section: list[dns.rrset.RRset], subnets: Sequence[Network]) -> list[d
         elif t in (A, AAAA):
             ranked = sorted(((_rank(rd, subnets), i, rd) for i, rd in enumerate(rrset)), key=lambda x: (x[0], x[1]))
             if [i for _, i, _ in ranked] != list(range(len(ranked))):
-                rrset = _reordered(rrset, [rd for _, _, rd in ranked])
+                rrset = reordered(rrset, [rd for _, _, rd in ranked])
             address.append((ranked[0][0] if ranked else len(subnets), pos, rrset))
         elif t == MX:
             mx.append(rrset)

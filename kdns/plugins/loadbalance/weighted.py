@@ -17,23 +17,22 @@ import asyncio
 import hashlib
 import ipaddress
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 import dns.rdatatype
 import dns.rrset
 
 from kdns.log import plugin_logger
+from kdns.pkg.poller import Poller, Sleep
+from kdns.plugins.loadbalance.sections import AAAA, A, regroup, reordered
 
 log = plugin_logger("loadbalance")
 
-CNAME = dns.rdatatype.CNAME
-A = dns.rdatatype.A
-AAAA = dns.rdatatype.AAAA
-MX = dns.rdatatype.MX
+#: the types the weighted policy reorders
+ADDRESS = frozenset((A, AAAA))
 
 #: owner name (lower-case FQDN) -> canonical IP text -> weight
 Weights = dict[str, dict[str, int]]
-Sleep = Callable[[float], Awaitable[None]]
 
 
 def parse_weights(text: str, path: str = "") -> Weights:
@@ -90,37 +89,23 @@ def pick(weights: list[int], randrange: Callable[[int], int] = random.randrange)
 def weighted(
     section: list[dns.rrset.RRset], domains: Weights, randrange: Callable[[int], int] = random.randrange
 ) -> list[dns.rrset.RRset] | None:
-    """CNAME, other, A/AAAA, MX order; in each address RRset the chosen record goes first. None if unchanged."""
-    cname: list[dns.rrset.RRset] = []
-    rest: list[dns.rrset.RRset] = []
-    address: list[dns.rrset.RRset] = []
-    mx: list[dns.rrset.RRset] = []
-    moved = False
-    for rrset in section:
-        t = rrset.rdtype
-        if t == CNAME:
-            cname.append(rrset)
-        elif t in (A, AAAA):
-            rds = list(rrset)
-            if len(rds) > 1:
-                table = domains.get(rrset.name.to_text().lower(), {})
-                top = pick([table.get(str(ipaddress.ip_address(rd.address)), 1) for rd in rds], randrange)
-                if top:
-                    rds[0], rds[top] = rds[top], rds[0]
-                    n = rrset.copy()
-                    n.items = dict.fromkeys(rds)  # same members, new order
-                    rrset, moved = n, True
-            address.append(rrset)
-        elif t == MX:
-            mx.append(rrset)
-        else:
-            rest.append(rrset)
-    if not address:
+    """CNAME, other, A/AAAA, MX order; in each address RRset the chosen record goes first. None if unchanged.
+
+    A section without addresses is left as it is (as CoreDNS does).
+    """
+    if not any(rrset.rdtype in ADDRESS for rrset in section):
         return None
-    out = cname + rest + address + mx
-    if not moved and all(a is b for a, b in zip(out, section, strict=True)):
-        return None
-    return out
+
+    def reorder(rrset: dns.rrset.RRset) -> dns.rrset.RRset | None:
+        rds = list(rrset)
+        table = domains.get(rrset.name.to_text().lower(), {})
+        top = pick([table.get(str(ipaddress.ip_address(rd.address)), 1) for rd in rds], randrange)
+        if not top:
+            return None
+        rds[0], rds[top] = rds[top], rds[0]
+        return reordered(rrset, rds)
+
+    return regroup(section, reorder, ADDRESS)
 
 
 class WeightFile:
@@ -129,10 +114,10 @@ class WeightFile:
     def __init__(self, path: str, reload: float = 30.0, sleep: Sleep = asyncio.sleep) -> None:
         self.path = path
         self.reload = reload
-        self.sleep = sleep
         self.domains: Weights = {}
         self._digest = b""
-        self._task: asyncio.Task[None] | None = None
+        #: re-reads the file every ``reload`` seconds, from ``start`` until ``stop``
+        self.poller = Poller(self._reread, reload, name=f"loadbalance-weights {path}", sleep=sleep)
 
     def read(self) -> bool:
         """Load the file if its content changed; True when new weights were taken.
@@ -149,20 +134,15 @@ class WeightFile:
         return True
 
     async def start(self) -> None:
-        if self.reload > 0 and self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._poll(), name=f"loadbalance-weights {self.path}")
+        if self.reload > 0:
+            self.poller.start()
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.wait([task])
+        await self.poller.stop()
 
-    async def _poll(self) -> None:
-        while True:
-            await self.sleep(self.reload)
-            try:
-                if await asyncio.to_thread(self.read):
-                    log.info("Successfully reloaded weight file %s", self.path)
-            except (OSError, ValueError) as e:
-                log.error("%s", e)
+    async def _reread(self) -> None:
+        try:
+            if await asyncio.to_thread(self.read):
+                log.info("Successfully reloaded weight file %s", self.path)
+        except (OSError, ValueError) as e:
+            log.error("%s", e)

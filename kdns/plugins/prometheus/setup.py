@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from kdns.config.controller import Controller
 from kdns.config.registry import directive
-from kdns.pkg.httpserver import check_addr
+from kdns.pkg.httpserver import http_addr
 from kdns.plugins.prometheus.exporter import Exporter
 from kdns.plugins.prometheus.plugin import NAME, Prometheus
 
@@ -21,13 +21,7 @@ class PrometheusOptions:
 
 def parse(c: Controller) -> PrometheusOptions:
     d = c.once()
-    if len(d.args) > 1:
-        raise c.arg_err(d)
-    addr = d.args[0] if d.args else DEFAULT_ADDR
-    try:
-        check_addr(addr)
-    except ValueError as e:
-        raise c.err(str(e), at=d) from e
+    addr = http_addr(c, d, DEFAULT_ADDR)
     for opt in d.block or []:
         if opt.name == "runtime_metrics":
             # Go runtime metrics have no Python counterpart; accepted so CoreDNS Corefiles run unchanged.

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from kdns.config.controller import Controller
 from kdns.config.registry import directive
-from kdns.pkg.httpserver import check_addr
+from kdns.pkg.httpserver import http_addr
 from kdns.plugins.ready.plugin import NAME, PATH, Readiness
 
 DEFAULT_ADDR = ":8181"
@@ -22,13 +22,7 @@ class ReadyOptions:
 
 def parse(c: Controller) -> ReadyOptions:
     d = c.once()
-    if len(d.args) > 1:
-        raise c.arg_err(d)
-    addr = d.args[0] if d.args else DEFAULT_ADDR
-    try:
-        check_addr(addr)
-    except ValueError as e:
-        raise c.err(str(e), at=d) from e
+    addr = http_addr(c, d, DEFAULT_ADDR)
     continuously = False
     for opt in d.block or []:
         if opt.name != "monitor":

@@ -13,12 +13,11 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from kdns.core.runner import file_digest
 from kdns.log import plugin_logger
+from kdns.pkg.poller import Poller, Sleep
 from kdns.plugins.reload import metrics
 
 NAME = "reload"
 log = plugin_logger(NAME)
-
-Sleep = Callable[[float], Awaitable[None]]
 
 
 class Reloader:
@@ -36,11 +35,10 @@ class Reloader:
         self.reload = reload
         self.interval = interval
         self.jitter = jitter
-        self.sleep = sleep
         self.rand = rand
         self.digest = ""
-        self._task: asyncio.Task[None] | None = None
-        self._stopped = False
+        #: checks every ``period`` (drawn at ``start``) until stopped or a reload worked
+        self.poller = Poller(self._tick, interval, name="reload", sleep=sleep)
 
     @property
     def period(self) -> float:
@@ -51,17 +49,12 @@ class Reloader:
         self.digest = await asyncio.to_thread(file_digest, self.files)
         metrics.set_version(self.digest)
         log.info("Running configuration SHA512 = %s", self.digest)
-        self._stopped = False
-        self._task = asyncio.get_running_loop().create_task(self._run(self.period), name="reload")
+        self.poller.every = self.period
+        self.poller.start()
 
     async def stop(self) -> None:
         """Stop polling. Called from inside the loop (its own reload shut it down) it only flags."""
-        self._stopped = True
-        task, self._task = self._task, None
-        if task is None or task is asyncio.current_task():
-            return
-        task.cancel()
-        await asyncio.wait([task])
+        await self.poller.stop()
 
     async def check(self) -> bool | None:
         """One poll: None when nothing changed, else whether the reload worked."""
@@ -76,13 +69,10 @@ class Reloader:
             log.error("Corefile changed but reload failed")
         return ok
 
-    async def _run(self, period: float) -> None:
-        while not self._stopped:
-            await self.sleep(period)
-            if self._stopped:
-                return
-            try:
-                if await self.check():
-                    return  # the new instance polls from now on
-            except Exception:
-                log.exception("reload check failed")
+    async def _tick(self) -> bool:
+        """One poll of the loop; True (the loop ends) once a reload worked: the new instance polls from now on."""
+        try:
+            return bool(await self.check())
+        except Exception:
+            log.exception("reload check failed")
+            return False

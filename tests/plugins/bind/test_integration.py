@@ -2,28 +2,11 @@
 
 from __future__ import annotations
 
-import socket
-
 import dns.exception
 import dns.rcode
 import pytest
 
-from kdns.testing import query, run_instance
-
-
-def free_port() -> int:
-    """A port free on 127.0.0.1 for UDP and TCP right now."""
-    for _ in range(20):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-            u.bind(("127.0.0.1", 0))
-            port = int(u.getsockname()[1])
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
-                try:
-                    t.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-                return port
-    raise OSError("no free port")
+from kdns.testing import free_port, query, run_instance
 
 
 @pytest.mark.parametrize("proto", ["udp", "tcp"])

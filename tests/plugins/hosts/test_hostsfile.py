@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import dns.rdatatype
 import pytest
 
 from kdns.plugins.hosts.hostsfile import HostsFile, Tables, parse, parse_ip, reverse_name
+from kdns.testing import StepSleep
 
 A = dns.rdatatype.A
 AAAA = dns.rdatatype.AAAA
@@ -182,26 +182,19 @@ async def test_reload_task_polls_with_injected_sleep(tmp_path: Path) -> None:
     """The reload task re-reads the file after each sleep of ``reload`` seconds; stop() ends it."""
     path = tmp_path / "hosts"
     path.write_text("10.0.0.1 example.org\n")
-    ticks: asyncio.Queue[float] = asyncio.Queue()
-    go = asyncio.Event()
-
-    async def sleep(d: float) -> None:
-        ticks.put_nowait(d)
-        await go.wait()
-        go.clear()
-
+    sleep = StepSleep()
     h = HostsFile(str(path), reload=5.0, sleep=sleep)
     await h.start()
     assert h.tables.exists("example.org.")
-    assert await asyncio.wait_for(ticks.get(), 2) == 5.0
+    assert await sleep.next_delay() == 5.0
     path.write_text("10.0.0.2 example.net.longer\n")
     version = h.version
-    go.set()
-    assert await asyncio.wait_for(ticks.get(), 2) == 5.0  # next sleep: the read is done
+    sleep.step()
+    assert await sleep.next_delay() == 5.0  # next sleep: the read is done
     assert h.version == version + 1
     assert h.tables.exists("example.net.longer.")
     await h.stop()
-    assert h._task is None
+    assert h.poller.task is None
 
 
 async def test_reload_zero_starts_no_task(tmp_path: Path) -> None:
@@ -210,6 +203,6 @@ async def test_reload_zero_starts_no_task(tmp_path: Path) -> None:
     path.write_text("10.0.0.1 example.org\n")
     h = HostsFile(str(path), reload=0)
     await h.start()
-    assert h._task is None
+    assert h.poller.task is None
     assert h.tables.exists("example.org.")
     await h.stop()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections import Counter
 from pathlib import Path
@@ -13,7 +12,7 @@ import pytest
 
 from kdns.plugins.loadbalance.shuffle import Policy
 from kdns.plugins.loadbalance.weighted import WeightFile, parse_weights, pick, weighted
-from kdns.testing import rr
+from kdns.testing import StepSleep, rr
 
 WEIGHTS = """
 # weights for www
@@ -107,26 +106,19 @@ async def test_weight_file_reload(tmp_path: Path) -> None:
     """The weight file is re-read after each reload period when its content changed."""
     path = tmp_path / "weights"
     path.write_text("www.example.org\n10.0.0.1 3\n")
-    ticks: asyncio.Queue[float] = asyncio.Queue()
-    go = asyncio.Event()
-
-    async def sleep(d: float) -> None:
-        ticks.put_nowait(d)
-        await go.wait()
-        go.clear()
-
+    sleep = StepSleep()
     wf = WeightFile(str(path), reload=30.0, sleep=sleep)
     assert wf.read() is True
     assert wf.read() is False
     await wf.start()
-    assert await asyncio.wait_for(ticks.get(), 2) == 30.0
+    assert await sleep.next_delay() == 30.0
     path.write_text("www.example.org\n10.0.0.1 7\n")
     os.utime(path)
-    go.set()
-    assert await asyncio.wait_for(ticks.get(), 2) == 30.0
+    sleep.step()
+    assert await sleep.next_delay() == 30.0
     assert wf.domains == {"www.example.org.": {"10.0.0.1": 7}}
     path.write_text("broken line here\n")
-    go.set()
-    assert await asyncio.wait_for(ticks.get(), 2) == 30.0
+    sleep.step()
+    assert await sleep.next_delay() == 30.0
     assert wf.domains == {"www.example.org.": {"10.0.0.1": 7}}  # a bad file keeps the old weights
     await wf.stop()

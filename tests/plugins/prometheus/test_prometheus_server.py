@@ -5,24 +5,17 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-import socket
 import tempfile
 from pathlib import Path
 
 import aiohttp
 import pytest
 
-from kdns.testing import run_instance
+from kdns.testing import free_port, run_instance
 
 DEADLINE = 15.0
 
 pytestmark = pytest.mark.skipif(shutil.which("prometheus") is None, reason="prometheus not installed")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def _query(session: aiohttp.ClientSession, base: str, promql: str) -> list[dict[str, object]]:
@@ -45,7 +38,7 @@ async def test_prometheus_scrapes_kdns() -> None:
         for _ in range(3):
             await inst.query("www.example.org", "A")
         target = f"127.0.0.1:{inst.http_port('127.0.0.1:0')}"
-        web = f"127.0.0.1:{_free_port()}"
+        web = f"127.0.0.1:{free_port()}"
         with tempfile.TemporaryDirectory(prefix="kdns-prom-") as tmp:
             conf = Path(tmp) / "prometheus.yml"
             conf.write_text(

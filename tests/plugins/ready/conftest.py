@@ -1,23 +1,21 @@
-"""Fixtures: plain HTTP GETs, and kdns started with a test plugin that implements ``ready()``."""
+"""Fixtures: kdns started with a test plugin that implements ``ready()``."""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable
+import functools
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from typing import Any
 
-import aiohttp
 import pytest
 
-from kdns.config.parser import parse_file
+from kdns.config.parser import Corefile
 from kdns.core.instance import Instance
 from kdns.core.runner import Runner
 from kdns.plugin import Handler, next_or_failure
 from kdns.request import Request
-from kdns.testing import RunningInstance
+from kdns.testing import RunningInstance, run_instance
 from kdns.writer import ResponseWriter
 
 
@@ -41,8 +39,8 @@ class Flag:
 class _Runner(Runner):
     """A Runner that puts the given plugins at the head of every block's chain."""
 
-    def __init__(self, path: str, plugins: dict[str, Flag]) -> None:
-        super().__init__(lambda: parse_file(path), default_port=0)
+    def __init__(self, load: Callable[[], Corefile], *, plugins: dict[str, Flag], **kw: Any) -> None:
+        super().__init__(load, **kw)
         self.plugins = plugins
 
     def build(self) -> Instance:
@@ -62,32 +60,10 @@ RunWith = Callable[[str, list[Flag]], AbstractAsyncContextManager[RunningInstanc
 def run_with() -> RunWith:
     """``async with run_with(corefile, [Flag(...)]) as inst``: run_instance, with test plugins in each chain."""
 
-    @contextlib.asynccontextmanager
-    async def run(corefile: str, plugins: list[Flag]) -> AsyncIterator[RunningInstance]:
-        with tempfile.TemporaryDirectory(prefix="kdns-test-") as tmp:
-            path = os.path.join(tmp, "Corefile")
-            with open(path, "w") as f:
-                f.write(corefile)
-            runner = _Runner(path, {p.name: p for p in plugins})
-            await runner.start()
-            try:
-                yield RunningInstance(runner, path)
-            finally:
-                await runner.stop()
+    def run(corefile: str, plugins: list[Flag]) -> AbstractAsyncContextManager[RunningInstance]:
+        return run_instance(corefile, make_runner=functools.partial(_Runner, plugins={p.name: p for p in plugins}))
 
     return run
-
-
-@pytest.fixture
-async def http_get() -> AsyncIterator[Callable[[int, str], Awaitable[tuple[int, str]]]]:
-    """``await http_get(port, path)``: (status, body) of http://127.0.0.1:port/path."""
-    async with aiohttp.ClientSession() as s:
-
-        async def get(port: int, path: str) -> tuple[int, str]:
-            async with s.get(f"http://127.0.0.1:{port}{path}") as r:
-                return r.status, await r.text()
-
-        yield get
 
 
 @pytest.fixture

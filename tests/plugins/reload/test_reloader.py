@@ -9,6 +9,7 @@ import pytest
 
 from kdns.metrics import REGISTRY
 from kdns.plugins.reload.reloader import Reloader
+from kdns.testing import StepSleep
 
 
 def failed() -> float:
@@ -71,24 +72,17 @@ async def test_loop_ends_after_successful_reload(tmp_path: Path) -> None:
     """The loop polls every period and ends once a reload worked (the new instance polls then)."""
     core = tmp_path / "Corefile"
     core.write_text("one")
-    periods: asyncio.Queue[float] = asyncio.Queue()
-    go = asyncio.Event()
-
-    async def sleep(d: float) -> None:
-        periods.put_nowait(d)
-        await go.wait()
-        go.clear()
-
+    sleep = StepSleep()
     fake = FakeReload()
     r = Reloader([str(core)], fake, interval=10, jitter=2, sleep=sleep, rand=lambda lo, hi: hi)
     await r.start()
-    task = r._task
+    task = r.poller.task
     assert task is not None
-    assert await asyncio.wait_for(periods.get(), 2) == 12.0  # interval + jitter, fixed per instance
-    go.set()
-    assert await asyncio.wait_for(periods.get(), 2) == 12.0  # unchanged: polls again
+    assert await sleep.next_delay() == 12.0  # interval + jitter, fixed per instance
+    sleep.step()
+    assert await sleep.next_delay() == 12.0  # unchanged: polls again
     core.write_text("two")
-    go.set()
+    sleep.step()
     await asyncio.wait_for(task, 2)
     assert fake.calls == 1
     await r.stop()
@@ -106,7 +100,7 @@ async def test_stop_from_inside_the_loop(tmp_path: Path) -> None:
 
     r = Reloader([str(core)], reload, interval=0.0, jitter=0.0)
     await r.start()
-    task = r._task
+    task = r.poller.task
     assert task is not None
     core.write_text("two")
     await asyncio.wait_for(task, 2)

@@ -119,6 +119,11 @@ class Controller:
         if self._instance is not None:
             self._instance.startup_hooks.append(hook)
 
+    def on_listening(self, hook: Hook) -> None:
+        """Run once this config serves: its listeners bound and it the running instance (start, reload)."""
+        if self._instance is not None:
+            self._instance.listening_hooks.append(hook)
+
     def on_shutdown(self, hook: Hook) -> None:
         """Run when this config goes away: on reload and on stop."""
         if self._instance is not None:

@@ -32,6 +32,8 @@ class Instance:
         self.check_only = check_only
         self.blocks: list[BlockConfig] = []
         self.startup_hooks: list[Hook] = []
+        #: run after the listeners are bound and this instance serves (e.g. loop's self-probe)
+        self.listening_hooks: list[Hook] = []
         self.shutdown_hooks: list[Hook] = []
         self.final_hooks: list[Hook] = []
         self.http_routes: Routes = {}
@@ -136,6 +138,14 @@ class Instance:
     async def startup(self) -> None:
         for hook in self.startup_hooks:
             await hook()
+
+    async def listening(self) -> None:
+        """Listening hooks; a failing one is logged, the instance keeps serving."""
+        for hook in self.listening_hooks:
+            try:
+                await hook()
+            except Exception:
+                log.exception("listening hook failed")
 
     async def lameduck(self) -> None:
         """Final-shutdown hooks (health's lameduck): DNS is still answered while they run."""

@@ -86,6 +86,7 @@ class Runner:
         self.instance = inst
         for lst in created:
             log.info("listening on %s (udp, tcp)", server_label(lst.host, lst.bound_port))
+        await inst.listening()
 
     def port(self, host: str = "", port: int = 0) -> int:
         """The bound port of the listener (host, port): how tests find a ``:0`` listener."""

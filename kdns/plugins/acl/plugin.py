@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import dns.edns
 import dns.rcode
@@ -12,6 +13,9 @@ from kdns.plugins.acl import metrics
 from kdns.plugins.acl.policy import Action, Rule, source_ip
 from kdns.request import Request, make_reply
 from kdns.writer import ResponseWriter
+
+if TYPE_CHECKING:
+    from kdns.core.fastpath import WireQuery
 
 NAME = "acl"
 
@@ -49,6 +53,27 @@ class ACL:
             return dns.rcode.NOERROR
         metrics.allowed[(req.server, req.view)].inc()
         return await next_or_failure(NAME, self.next, w, req)
+
+    def wire_pass(self, q: WireQuery) -> bool:
+        """True when the query is allowed (first matching policy allows, or none matches).
+
+        Block, filter and drop take the full path, which answers and counts them.
+        """
+        ip = None
+        parsed = False
+        for rule in self.rules:
+            if rule.zone(q.qname) is None:
+                continue
+            if not parsed:
+                ip, parsed = source_ip(q.remote[0]), True
+            action = rule.action(q.qtype, ip)
+            if action is not None:
+                return action is Action.ALLOW
+        return True
+
+    def wire_done(self, q: WireQuery, reply: bytearray, rcode: int) -> None:
+        # counted here, not in wire_pass: a cache miss goes down the full path, which counts it there
+        metrics.allowed[(q.server, q.view)].inc()
 
 
 def _reply(req: Request, rcode: int, ede: dns.edns.EDECode) -> dns.message.Message:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import dns.rdataclass
 import dns.rdatatype
@@ -12,6 +13,9 @@ import dns.rrset
 from kdns.plugin import Handler, next_or_failure
 from kdns.request import Request
 from kdns.writer import ResponseWriter
+
+if TYPE_CHECKING:
+    from kdns.core.fastpath import WireQuery
 
 NAME = "any"
 TTL = 8482
@@ -33,3 +37,10 @@ class Any:
         reply.answer = [rrset]
         await w.write_msg(reply)
         return 0
+
+    def wire_pass(self, q: WireQuery) -> bool:
+        """ANY is answered here (full path); other types may come from the cache."""
+        return q.qtype != dns.rdatatype.ANY
+
+    def wire_done(self, q: WireQuery, reply: bytearray, rcode: int) -> None:
+        return None

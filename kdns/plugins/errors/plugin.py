@@ -7,13 +7,16 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from kdns.errors import PluginError
 from kdns.log import plugin_logger
 from kdns.plugin import Handler, next_or_failure
 from kdns.request import Request
 from kdns.writer import ResponseWriter
+
+if TYPE_CHECKING:
+    from kdns.core.fastpath import WireQuery
 
 NAME = "errors"
 log = plugin_logger(NAME)
@@ -89,6 +92,13 @@ class Errors:
         except PluginError as e:
             self.report(e, req)
             raise
+
+    def wire_pass(self, q: WireQuery) -> bool:
+        """A cache hit raises no error: nothing for *errors* to do on the cache-hit path."""
+        return True
+
+    def wire_done(self, q: WireQuery, reply: bytearray, rcode: int) -> None:
+        return None
 
     def report(self, e: PluginError, req: Request) -> None:
         """Log ``e`` as ``RCODE QNAME QTYPE: ERR``, or count it under its consolidate pattern."""

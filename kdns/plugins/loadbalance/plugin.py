@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import dns.message
 
 from kdns.plugin import Handler, next_or_failure
 from kdns.plugins.loadbalance.shuffle import Policy
+from kdns.plugins.loadbalance.wire import WireBalance
 from kdns.request import Request
 from kdns.writer import ResponseWriter, WriterWrapper
+
+if TYPE_CHECKING:
+    from kdns.core.fastpath import WireQuery
 
 NAME = "loadbalance"
 
@@ -32,6 +37,18 @@ class LoadBalance:
     policy: Policy = field(default_factory=Policy)
     next: Handler | None = None
     name: str = NAME
+    #: the policy on reply bytes, for cache hits
+    wire: WireBalance = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.wire = WireBalance(self.policy)
 
     async def serve_dns(self, w: ResponseWriter, req: Request) -> int:
         return await next_or_failure(NAME, self.next, ShuffleWriter(w, self.policy), req)
+
+    def wire_pass(self, q: WireQuery) -> bool:
+        """Round robin and prefer work on the bytes; the weighted policy takes the full path."""
+        return self.policy.weights is None
+
+    def wire_done(self, q: WireQuery, reply: bytearray, rcode: int) -> None:
+        self.wire.apply(q, reply, rcode)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import dns.message
 import dns.name
@@ -22,6 +23,9 @@ from kdns.plugin import Handler, next_or_failure
 from kdns.plugins.local.metrics import LOCALHOST_REQUESTS
 from kdns.request import Request
 from kdns.writer import ResponseWriter
+
+if TYPE_CHECKING:
+    from kdns.core.fastpath import WireQuery
 
 NAME = "local"
 TTL = 604800
@@ -97,6 +101,16 @@ class Local:
             reply.set_rcode(dns.rcode.NXDOMAIN)
         await w.write_msg(reply)
         return 0
+
+    def wire_pass(self, q: WireQuery) -> bool:
+        """False for the names answered here (they take the full path), True for all others."""
+        qname = q.qname
+        if qname in ZONES or qname.endswith(_BELOW):
+            return False
+        return not (self.localhost_prefix and qname.startswith("localhost."))
+
+    def wire_done(self, q: WireQuery, reply: bytearray, rcode: int) -> None:
+        return None
 
 
 def _loopback(req: Request, under: bool) -> dns.message.Message:

@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import dns.rcode
 
@@ -15,8 +16,12 @@ from kdns.log import plugin_logger
 from kdns.pkg.replacer import COMMON_LOG_FORMAT, Replacer
 from kdns.pkg.response import Class, classify, typify
 from kdns.plugin import Handler, client_wrote, next_or_failure
+from kdns.plugins.log import wire
 from kdns.request import Request, make_reply
 from kdns.writer import Recorder, ResponseWriter
+
+if TYPE_CHECKING:
+    from kdns.core.fastpath import WireQuery
 
 NAME = "log"
 log = plugin_logger(NAME)
@@ -95,3 +100,26 @@ class Logger:
             ok = duration > rule.min_duration
         if ok:
             log.info(rule.replacer.replace(req, rec, duration))
+
+    def wire_pass(self, q: WireQuery) -> bool:
+        """True unless the query's rule logs something only the full path knows (``{local}``)."""
+        rule = self._rule(q.qname)
+        return rule is None or wire.fillable(rule.format)
+
+    def wire_done(self, q: WireQuery, reply: bytearray, rcode: int) -> None:
+        """Log the cache hit with the line, and under the filters, of the full path."""
+        rule = self._rule(q.qname)
+        if rule is None or not log.isEnabledFor(logging.INFO):
+            return
+        duration = time.monotonic() - q.start
+        ok = Class.ALL in rule.classes or wire.reply_class(q, reply, rcode) in rule.classes
+        if not ok and rule.min_duration > 0:
+            ok = duration > rule.min_duration
+        if ok:
+            log.info(wire.line(rule.replacer, q, reply, rcode, duration))
+
+    def _rule(self, qname: str) -> Rule | None:
+        for rule in self.rules:
+            if rule.matches(qname):
+                return rule
+        return None

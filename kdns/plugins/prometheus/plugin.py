@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import socket
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import dns.message
 
 from kdns import metrics
 from kdns.errors import PluginError
-from kdns.plugin import Handler, client_wrote, next_or_failure
+from kdns.plugin import Handler, WireCache, client_wrote, next_or_failure
 from kdns.request import Request
 from kdns.writer import Recorder, ResponseWriter
+
+if TYPE_CHECKING:
+    from kdns.core.fastpath import WireQuery
 
 NAME = "prometheus"
 
@@ -40,6 +45,8 @@ class MetricsRecorder(Recorder):
 class Prometheus:
     next: Handler | None = None
     name: str = NAME
+    #: the ``plugin`` label of cache hits answered from bytes: the cache's name, found at the first hit
+    wire_writer: str = field(default="", init=False, repr=False, compare=False)
 
     async def serve_dns(self, w: ResponseWriter, req: Request) -> int:
         rec = MetricsRecorder(w, req)
@@ -50,6 +57,35 @@ class Prometheus:
             raise
         _report(req, rec, status)
         return status
+
+    def wire_pass(self, q: WireQuery) -> bool:
+        return True
+
+    def wire_done(self, q: WireQuery, reply: bytearray, rcode: int) -> None:
+        """Record the cache hit as the full path does when the cache writes ``reply``."""
+        writer = self.wire_writer or self._find_cache()
+        metrics.report(
+            q.server,
+            q.zone,
+            q.view,
+            q.proto,
+            "2" if q.family == socket.AF_INET6 else "1",
+            q.qtype,
+            q.do,
+            len(q.wire),
+            rcode,
+            writer,
+            len(reply),
+            q.start,
+        )
+
+    def _find_cache(self) -> str:
+        """The name of the first wire cache down the chain (the plugin the full path would label)."""
+        h = self.next
+        while h is not None and not isinstance(h, WireCache):
+            h = getattr(h, "next", None)
+        self.wire_writer = h.name if h is not None else ""
+        return self.wire_writer
 
 
 def _report(req: Request, rec: MetricsRecorder, status: int) -> None:

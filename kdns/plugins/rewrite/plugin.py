@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import dns.message
 import dns.rcode
@@ -11,8 +12,12 @@ from kdns.errors import PluginError
 from kdns.plugin import Handler, client_wrote, next_or_failure
 from kdns.plugins.rewrite.reverter import Reverter
 from kdns.plugins.rewrite.rules import NAME, STOP, RcodeResponse, ResponseRule, Rule
+from kdns.plugins.rewrite.wire import touches
 from kdns.request import Request, make_reply
 from kdns.writer import ResponseWriter
+
+if TYPE_CHECKING:
+    from kdns.core.fastpath import WireQuery
 
 
 class _Capture:
@@ -72,6 +77,14 @@ class Rewrite:
         reply = make_reply(req.msg, rcode)
         await rw.write_msg(reply)
         return _mapped(responses, rcode)
+
+    def wire_pass(self, q: WireQuery) -> bool:
+        """True only when no rule applies to the query: then rewrite changes nothing, cache hit or not."""
+        qname, qtype, qclass = q.qname, q.qtype, q.qclass
+        return not any(touches(rule, qname, qtype, qclass) for rule in self.rules)
+
+    def wire_done(self, q: WireQuery, reply: bytearray, rcode: int) -> None:
+        return None
 
 
 def _maps(responses: list[ResponseRule], rcode: int) -> bool:

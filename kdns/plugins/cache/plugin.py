@@ -1,0 +1,336 @@
+"""The cache handler: answers from stored wire replies, stores what the rest of the chain writes.
+
+Two ways in: ``wire_lookup`` (the server's cache-hit path, bytes in and bytes out) and ``serve_dns``
+(the full path, for a miss or when a plugin before the cache has no wire form). Both serve the same
+entries with the same rules. Prefetch and serve_stale refresh entries in background tasks that run
+the rest of the chain with a rebuilt query and a writer that only stores the reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import struct
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import dns.flags
+import dns.message
+import dns.name
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+import dns.rrset
+
+from kdns.core.fastpath import WireQuery
+from kdns.core.wire import opt_wire
+from kdns.log import plugin_logger
+from kdns.pkg.fall import Fall
+from kdns.plugin import Handler, next_or_failure
+from kdns.plugins.cache.entry import AD, CD, Entry, Key, key_of, make_entry, question_wire
+from kdns.plugins.cache.metrics import Counters
+from kdns.plugins.cache.store import DENIAL, SUCCESS, Options, Store
+from kdns.request import Request
+from kdns.writer import ResponseWriter, WriterWrapper
+
+NAME = "cache"
+log = plugin_logger(NAME)
+DO = 0x8000
+_ARCOUNT = struct.Struct("!H")
+#: the rcodes a serve_stale verify refresh must get to count as refreshed (RFC 8767 section 4)
+REFRESHED = frozenset({dns.rcode.NOERROR, dns.rcode.NXDOMAIN})
+
+
+class _Sink:
+    """Where background refreshes 'write': nowhere."""
+
+    remote: tuple[str, int] = ("127.0.0.1", 0)
+    local: tuple[str, int] = ("127.0.0.1", 0)
+    proto: str = "tcp"
+
+    async def write_msg(self, msg: dns.message.Message) -> int:
+        return 0
+
+
+SINK = _Sink()
+
+
+@dataclass(slots=True)
+class Cache:
+    """The cache plugin: serves stored replies (wire or full path) and stores what the next plugins write."""
+
+    opts: Options
+    store: Store
+    next: Handler | None = None
+    name: str = NAME
+    #: monotonic seconds (injected by tests)
+    now: Callable[[], float] = time.monotonic
+    #: background refreshes in flight (a reference keeps each task alive)
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    #: replies given on the cache-hit (wire) path
+    wire_hits: int = 0
+    zones_label: str = field(init=False)
+    _zones: Fall = field(init=False, repr=False)
+    _every_zone: bool = field(init=False, repr=False)
+    _counters: dict[tuple[str, str], Counters] = field(init=False, repr=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._zones = Fall(self.opts.zones)
+        self._every_zone = "." in self.opts.zones
+        self.zones_label = ",".join(self.opts.zones)
+
+    def counters(self, server: str, view: str) -> Counters:
+        c = self._counters.get((server, view))
+        if c is None:
+            c = self._counters[(server, view)] = Counters(server, self.zones_label, view)
+        return c
+
+    # -- the cache-hit path ---------------------------------------------------------------
+
+    def wire_lookup(self, q: WireQuery) -> tuple[bytearray, int] | None:
+        """The final reply bytes for a hit, or None (miss, verify needed, or too big: the full path answers)."""
+        if not self._every_zone and not self._zones.through(q.qname):
+            return None
+        key = (q.qkey, q.qtype, q.qclass, q.do, q.cd)
+        now = self.now()
+        found = self.store.get(key, now)
+        if found is None:
+            return None
+        entry, left = found
+        stale = left <= 0
+        if (stale and self.opts.verify) or entry.qend != q.qend:
+            return None
+        qflags = q.flags
+        out = entry.reply(
+            q.id,
+            qflags,
+            q.wire[12 : q.qend],
+            entry.duration if self.opts.keepttl else (0 if stale else left),
+            q.do or bool(qflags & AD),
+        )
+        if q.edns:
+            out += opt_wire(q.payload if q.payload > 512 else 512, DO if q.do else 0)
+            _ARCOUNT.pack_into(out, 10, entry.arcount + 1)
+        if len(out) > q.size:
+            return None
+        c = self._counters.get((q.server, q.view)) or self.counters(q.server, q.view)
+        c.hit(entry.kind)
+        if stale:
+            c.served_stale.inc()
+            self._start_refresh(entry, key, q.server, q.zone, q.view, q.remote, c)
+        elif self.opts.prefetch and self.store.should_prefetch(entry, left, now):
+            self._start_refresh(entry, key, q.server, q.zone, q.view, q.remote, c)
+        self.wire_hits += 1
+        return out, entry.rcode
+
+    # -- the full path --------------------------------------------------------------------
+
+    async def serve_dns(self, w: ResponseWriter, req: Request) -> int:
+        if not self._zones.through(req.qname):
+            return await next_or_failure(NAME, self.next, w, req)
+        msg = req.msg
+        key = key_of(msg.question[0].name, req.qtype, req.qclass, req.do, bool(msg.flags & CD))
+        c = self.counters(req.server, req.view)
+        now = self.now()
+        found = self.store.get(key, now)
+        if found is None:
+            c.requests.inc()
+            c.misses.inc()
+            return await next_or_failure(NAME, self.next, CacheWriter(w, self, req, key, c), req)
+        entry, left = found
+        c.hit(entry.kind)
+        if left <= 0:
+            fresh = None
+            if self.opts.verify:
+                fresh = await self._verify(entry, key, req, c)
+            else:
+                self._start_refresh(entry, key, req.server, req.zone, req.view, req.remote, c)
+            if fresh is None:
+                c.served_stale.inc()
+            else:
+                entry, left = fresh
+        elif self.store.should_prefetch(entry, left, now):
+            self._start_refresh(entry, key, req.server, req.zone, req.view, req.remote, c)
+        ttl = entry.duration if self.opts.keepttl else max(left, 0)
+        wire = entry.reply(msg.id, msg.flags, question_wire(msg), ttl, req.do or bool(msg.flags & AD))
+        await w.write_msg(dns.message.from_wire(bytes(wire)))
+        return dns.rcode.NOERROR
+
+    # -- storing replies --------------------------------------------------------------------
+
+    def absorb(
+        self, msg: dns.message.Message, req: Request, key: Key, c: Counters, verify: bool = False
+    ) -> dns.message.Message:
+        """Store ``msg`` (the reply to ``req``) when it may be cached; the reply to send, TTLs capped."""
+        do = key[3]
+        verdict = self.store.verdict(msg, req.qname, do)
+        out = with_ttl(msg, verdict.duration)
+        if verdict.kind is not None:
+            if not matches(msg, key):
+                c.drops.inc()
+            elif not verify or msg.rcode() in REFRESHED:
+                self._put(key, out, verdict.kind, verdict.duration, c)
+        if not do and not req.msg.flags & dns.flags.AD:
+            out.flags &= ~dns.flags.AD  # stored with AD; only DNSSEC-aware clients see it
+        return out
+
+    def _put(self, key: Key, msg: dns.message.Message, kind: str, duration: int, c: Counters) -> None:
+        try:
+            entry = make_entry(msg, kind, self.now(), duration)
+        except Exception as e:  # a reply we cannot render back (e.g. over 64 KiB): not cached
+            log.debug("not caching reply: %s", e)
+            return
+        if self.store.put(key, entry):
+            c.evictions[kind].inc()
+        c.entries[SUCCESS].set(len(self.store.success))
+        c.entries[DENIAL].set(len(self.store.denial))
+
+    # -- background refreshes -----------------------------------------------------------------
+
+    def _start_refresh(
+        self, entry: Entry, key: Key, server: str, zone: str, view: str, remote: tuple[str, int], c: Counters
+    ) -> asyncio.Task[None]:
+        """Refresh ``entry`` in the background unless a refresh of it is already in flight."""
+        if entry.refresh is not None:
+            return entry.refresh
+        c.prefetch.inc()
+        return self._spawn(entry, key, server, zone, view, remote, c, verify=False)
+
+    def _spawn(
+        self,
+        entry: Entry,
+        key: Key,
+        server: str,
+        zone: str,
+        view: str,
+        remote: tuple[str, int],
+        c: Counters,
+        *,
+        verify: bool,
+    ) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(
+            self._refresh(entry, key, server, zone, view, remote, c, verify), name=f"cache refresh {key[1]}"
+        )
+        entry.refresh = task
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
+
+    async def _verify(self, entry: Entry, key: Key, req: Request, c: Counters) -> tuple[Entry, int] | None:
+        """serve_stale verify: refresh first (or join the refresh in flight); the fresh entry, or None."""
+        task = entry.refresh
+        if task is None:
+            task = self._spawn(entry, key, req.server, req.zone, req.view, req.remote, c, verify=True)
+        await asyncio.shield(task)
+        found = self.store.get(key, self.now())
+        if found is not None and found[1] > 0:
+            return found
+        return None
+
+    async def _refresh(
+        self,
+        entry: Entry,
+        key: Key,
+        server: str,
+        zone: str,
+        view: str,
+        remote: tuple[str, int],
+        c: Counters,
+        verify: bool,
+    ) -> None:
+        try:
+            req = refresh_request(entry, key, server, zone, view, remote)
+            cw = CacheWriter(SINK, self, req, key, c, capture=True, verify=verify)
+            try:
+                await next_or_failure(NAME, self.next, cw, req)
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:
+                log.debug("refresh of %s failed: %s", req.qname, e)
+            new = self.store.peek(key)
+            if new is not None and new is not entry:
+                new.hits, new.last = entry.hits, self.now()  # the new entry keeps the popularity
+        finally:
+            entry.refresh = None
+
+    async def stop(self) -> None:
+        """Cancel the refreshes in flight (the config is going away)."""
+        tasks = list(self.tasks)
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+class CacheWriter(WriterWrapper):
+    """Stores the reply the rest of the chain writes, then passes it on (unless only capturing)."""
+
+    __slots__ = ("cache", "capture", "counters", "key", "msg", "req", "verify")
+
+    def __init__(
+        self,
+        inner: ResponseWriter,
+        cache: Cache,
+        req: Request,
+        key: Key,
+        counters: Counters,
+        *,
+        capture: bool = False,
+        verify: bool = False,
+    ) -> None:
+        super().__init__(inner)
+        self.cache = cache
+        self.req = req
+        self.key = key
+        self.counters = counters
+        self.capture = capture
+        self.verify = verify
+        self.msg: dns.message.Message | None = None
+
+    async def write_msg(self, msg: dns.message.Message) -> int:
+        out = self.cache.absorb(msg, self.req, self.key, self.counters, self.verify)
+        self.msg = out
+        if self.capture:
+            return 0
+        return await self.inner.write_msg(out)
+
+
+def with_ttl(msg: dns.message.Message, ttl: int) -> dns.message.Message:
+    """A copy of ``msg`` whose records all have TTL ``ttl`` (the original is not changed)."""
+    out = dns.message.Message(id=msg.id)
+    out.flags = msg.flags
+    out.question = list(msg.question)
+    out.answer = [_ttl(r, ttl) for r in msg.answer]
+    out.authority = [_ttl(r, ttl) for r in msg.authority]
+    out.additional = [_ttl(r, ttl) for r in msg.additional]
+    if msg.edns >= 0:
+        out.use_edns(msg.edns, msg.ednsflags, msg.payload, options=list(msg.options))
+    return out
+
+
+def _ttl(rrset: dns.rrset.RRset, ttl: int) -> dns.rrset.RRset:
+    r = rrset.copy()
+    r.ttl = ttl
+    return r
+
+
+def matches(msg: dns.message.Message, key: Key) -> bool:
+    """The reply is a response to the question of ``key`` (name compared without case)."""
+    if not msg.flags & dns.flags.QR or len(msg.question) != 1:
+        return False
+    q = msg.question[0]
+    wire = q.name.to_wire()
+    return wire is not None and wire.lower() == key[0] and q.rdtype == key[1] and q.rdclass == key[2]
+
+
+def refresh_request(entry: Entry, key: Key, server: str, zone: str, view: str, remote: tuple[str, int]) -> Request:
+    """A query for the entry's question with the key's DO and CD, as a client over TCP would send it."""
+    name = dns.name.from_wire(entry.wire, 12)[0]
+    m = dns.message.Message(id=random.randrange(65536))
+    m.flags = dns.flags.Flag(dns.flags.RD | (dns.flags.CD if key[4] else 0))
+    m.question = [dns.rrset.RRset(name, dns.rdataclass.RdataClass.make(key[2]), dns.rdatatype.RdataType.make(key[1]))]
+    if key[3]:
+        m.use_edns(0, dns.flags.DO, 1232)
+    r = Request(m, remote=remote, proto="tcp", server=server)
+    r.zone, r.view = zone, view
+    return r

@@ -25,7 +25,8 @@ class ConfigError(KdnsError):
     def __str__(self) -> str:
         where = f"{self.file or 'Corefile'}:{self.line}: " if self.line else f"{self.file}: " if self.file else ""
         who = f"plugin/{self.plugin}: " if self.plugin else ""
-        return f"{where}{who}{self.msg}"
+        msg = self.msg.replace("\r", "\\r").replace("\n", "\\n")  # always one line
+        return f"{where}{who}{msg}"
 
 
 class PluginError(KdnsError):

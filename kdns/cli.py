@@ -109,6 +109,11 @@ def _list_plugins() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["nodelocal"]:  # the node-local DNS agent (issue 5)
+        from kdns import nodelocal
+
+        return nodelocal.main(argv[1:])
     args = _parser().parse_args(argv)
     if args.version:
         print(

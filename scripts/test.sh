@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-pkgs=(bind9-dnsutils knot-dnsutils prometheus unbound)
+pkgs=(bind9-dnsutils knot-dnsutils prometheus unbound iproute2 iptables)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -21,4 +21,6 @@ python3 -m venv .venv
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
+bash scripts/docs.sh  # documentation site: mkdocs --strict (installs mkdocs into .tools/mkdocs)
+bash scripts/image-check.sh  # Dockerfile: hadolint, then podman build + run (about 2 min cold, 40 s warm)
 .venv/bin/python -m pytest "$@"

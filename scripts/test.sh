@@ -23,4 +23,5 @@ python3 -m venv .venv
 .venv/bin/mypy
 bash scripts/docs.sh  # documentation site: mkdocs --strict (installs mkdocs into .tools/mkdocs)
 bash scripts/image-check.sh  # Dockerfile: hadolint, then podman build + run (about 2 min cold, 40 s warm)
+bash scripts/chart-tools.sh  # helm, kubernetes-validate, yamllint, checkov for tests/chart (into .tools/)
 .venv/bin/python -m pytest "$@"

@@ -11,7 +11,7 @@ import bisect
 import platform
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dns.rcode
 import dns.rdatatype
@@ -23,6 +23,9 @@ from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.utils import floatToGoString
 
 from kdns import CORE_VERSION, __version__
+
+if TYPE_CHECKING:
+    from kdns.request import Request
 
 # CoreDNS (Go client) exports no ``*_created`` series; neither do we.
 disable_created_metrics()
@@ -277,3 +280,21 @@ def report(
     s.req_size.observe(req_size)
     s.resp_size.observe(resp_size)
     _responses[(server, zone, view, rcode_label(rcode), plugin)].inc()
+
+
+def report_request(req: Request, zone: str, rcode: int, plugin: str, resp_size: int, start: float) -> None:
+    """``report`` for the query ``req`` (its server, view, transport, family, type, DO bit and size) in ``zone``."""
+    report(
+        req.server,
+        zone,
+        req.view,
+        req.proto,
+        req.family_label,
+        req.qtype,
+        req.do,
+        req.wire_len,
+        rcode,
+        plugin,
+        resp_size,
+        start,
+    )

@@ -16,16 +16,10 @@ from collections.abc import Sequence
 from typing import final
 
 from kdns.log import logger
+from kdns.pkg.wireformat import CD, DO, HEADER, MAX_WIRE, OPT, QUESTION, RR
 from kdns.plugin import WireCache, WireStage
 
 log = logger("server")
-HEADER = struct.Struct("!HHHHHH")
-_QTAIL = struct.Struct("!HH")
-_OPT = struct.Struct("!HHIH")
-OPT = 41
-DO = 0x8000
-CD = 0x0010
-MAX_TCP = 65535
 
 #: lower-cased question name bytes -> presentation text, for routing (bounded)
 _names: dict[bytes, str] = {}
@@ -102,14 +96,14 @@ def parse(wire: bytes, remote: tuple[str, int], proto: str) -> WireQuery | None:
             n = wire[end]
         end += 1
         qkey = wire[12:end].lower()  # length octets are < 64: only letters change
-        qtype, qclass = _QTAIL.unpack_from(wire, end)
+        qtype, qclass = QUESTION.unpack_from(wire, end)
         qend = end + 4
         edns = do = False
         payload = 0
         if ar:
             if wire[qend] != 0:
                 return None
-            otype, payload, ttl, rdlen = _OPT.unpack_from(wire, qend + 1)
+            otype, payload, ttl, rdlen = RR.unpack_from(wire, qend + 1)
             if otype != OPT or qend + 11 + rdlen != len(wire) or ttl & 0x00FF0000:  # EDNS version != 0
                 return None
             edns = True
@@ -139,7 +133,7 @@ def parse(wire: bytes, remote: tuple[str, int], proto: str) -> WireQuery | None:
     q.do = do
     q.cd = bool(flags & CD)
     q.payload = payload
-    q.size = MAX_TCP if proto == "tcp" else (max(512, payload) if edns else 512)
+    q.size = MAX_WIRE if proto == "tcp" else (max(512, payload) if edns else 512)
     q.remote = remote
     q.proto = proto
     q.family = socket.AF_INET6 if ":" in remote[0] else socket.AF_INET

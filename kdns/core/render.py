@@ -15,10 +15,8 @@ import dns.message
 import dns.name
 import dns.rdatatype
 
-HEADER = struct.Struct("!HHHHHH")
-_QUESTION = struct.Struct("!HH")
-_RR = struct.Struct("!HHIH")
-_PTR = struct.Struct("!H")
+from kdns.pkg.wireformat import HEADER, QUESTION, RR, U16
+
 _SOA = struct.Struct("!IIIII")
 
 #: types whose rdata has no compressible name: their own ``to_wire`` bytes go as they are
@@ -68,7 +66,7 @@ class _Writer:
             out += ow
         else:
             out += ow[:pos]
-            out += _PTR.pack(0xC000 | ptr)
+            out += U16.pack(0xC000 | ptr)
 
 
 def render(msg: dns.message.Message, flags: int, size: int) -> bytearray:
@@ -77,7 +75,7 @@ def render(msg: dns.message.Message, flags: int, size: int) -> bytearray:
     out = w.out
     for q in msg.question:
         w.name(q.name)
-        out += _QUESTION.pack(q.rdtype, q.rdclass)
+        out += QUESTION.pack(q.rdtype, q.rdclass)
     counts = [len(msg.question)]
     for section in (msg.answer, msg.authority, msg.additional):
         n = 0
@@ -92,11 +90,11 @@ def render(msg: dns.message.Message, flags: int, size: int) -> bytearray:
             for rd in rrset:
                 w.name(rrset.name)
                 start = len(out)
-                out += _RR.pack(*head, 0)
+                out += RR.pack(*head, 0)
                 if plain:
                     out += rd.to_wire()
                 elif rdtype == MX:
-                    out += _PTR.pack(rd.preference)
+                    out += U16.pack(rd.preference)
                     w.name(rd.exchange)
                 elif rdtype == SOA:
                     w.name(rd.mname)
@@ -105,7 +103,7 @@ def render(msg: dns.message.Message, flags: int, size: int) -> bytearray:
                 else:
                     w.name(rd.target)
                 rdlen = len(out) - start - 10
-                out[start + 8 : start + 10] = _PTR.pack(rdlen)
+                out[start + 8 : start + 10] = U16.pack(rdlen)
             n += len(rrset)
         counts.append(n)
     if len(out) > size:

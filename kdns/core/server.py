@@ -144,17 +144,4 @@ class Server:
         req.server = self.label
         reply = make_reply(req.msg, rcode)
         n = await w.write_msg(reply)
-        metrics.report(
-            self.label,
-            zone,
-            req.view,
-            req.proto,
-            req.family_label,
-            req.qtype,
-            req.do,
-            req.wire_len,
-            rcode,
-            "",
-            n,
-            start,
-        )
+        metrics.report_request(req, zone, rcode, "", n, start)

@@ -17,14 +17,9 @@ import dns.renderer
 import dns.rrset
 
 from kdns.core.render import Unsupported, render
+from kdns.pkg.wireformat import HEADER, QR, QUESTION, RR, U16
 from kdns.request import Request
 
-HEADER = struct.Struct("!HHHHHH")
-_QUESTION = struct.Struct("!HH")
-_RR = struct.Struct("!HHIH")
-_COUNT = struct.Struct("!H")
-QR = 0x8000
-TC = 0x0200
 #: errors dnspython raises on malformed messages (besides its own DNSException tree)
 PARSE_ERRORS = (dns.exception.DNSException, ValueError, IndexError, UnicodeError, struct.error)
 
@@ -61,13 +56,13 @@ def parse_query(wire: bytes) -> dns.message.Message:
             if len(_names) >= _CACHE_MAX:
                 _names.clear()
             _names[key] = name
-        rdtype, rdclass = _QUESTION.unpack_from(wire, end)
+        rdtype, rdclass = QUESTION.unpack_from(wire, end)
         off = end + 4
         opt = None
         if ar:
             if wire[off] != 0:
                 return dns.message.from_wire(wire)
-            otype, _, _, rdlen = _RR.unpack_from(wire, off + 1)
+            otype, _, _, rdlen = RR.unpack_from(wire, off + 1)
             if otype != dns.rdatatype.OPT or off + 11 + rdlen != len(wire) or rdlen > _OPT_MAX:
                 return dns.message.from_wire(wire)
             okey = wire[off:]
@@ -158,43 +153,48 @@ def finalize(req: Request, msg: dns.message.Message) -> bytes:
         out = render(msg, msg.flags, size)
     except Unsupported:
         try:
-            out = bytearray(_render(msg, msg.flags, size))
+            out = bytearray(render_records(msg, msg.flags, size))
         except dns.exception.TooBig:
             out = bytearray(_truncate(msg, msg.flags | dns.flags.TC, size))
     except dns.exception.TooBig:
         out = bytearray(_truncate(msg, msg.flags | dns.flags.TC, size))
     if opt:
-        out[10:12] = _COUNT.pack(_COUNT.unpack_from(out, 10)[0] + 1)
+        out[10:12] = U16.pack(U16.unpack_from(out, 10)[0] + 1)
         out += opt
     return bytes(out)
 
 
-def _render(msg: dns.message.Message, flags: int, size: int) -> bytes:
-    """dnspython's rendering (records in their order) for what ``render`` does not handle."""
+def render_records(msg: dns.message.Message, flags: int, size: int) -> bytes:
+    """dnspython's rendering (records in their order, no OPT) for what ``render`` does not handle;
+    TooBig when it does not fit in ``size``."""
     r = dns.renderer.Renderer(msg.id, flags, size)
-    for q in msg.question:
-        r.add_question(q.name, q.rdtype, q.rdclass)
-    for rrset in msg.answer:
-        r.add_rrset(dns.renderer.ANSWER, rrset, want_shuffle=False)
-    for rrset in msg.authority:
-        r.add_rrset(dns.renderer.AUTHORITY, rrset, want_shuffle=False)
-    for rrset in msg.additional:
-        r.add_rrset(dns.renderer.ADDITIONAL, rrset, want_shuffle=False)
+    _add_question(r, msg)
+    for section, rrsets in _sections(msg):
+        for rrset in rrsets:
+            r.add_rrset(section, rrset, want_shuffle=False)
     r.write_header()
     return r.get_wire()
+
+
+def _add_question(r: dns.renderer.Renderer, msg: dns.message.Message) -> None:
+    for q in msg.question:
+        r.add_question(q.name, q.rdtype, q.rdclass)
+
+
+def _sections(msg: dns.message.Message) -> tuple[tuple[int, list[dns.rrset.RRset]], ...]:
+    return (
+        (dns.renderer.ANSWER, msg.answer),
+        (dns.renderer.AUTHORITY, msg.authority),
+        (dns.renderer.ADDITIONAL, msg.additional),
+    )
 
 
 def _truncate(msg: dns.message.Message, flags: int, size: int) -> bytes:
     """As many whole RRs as fit, in section order, stopping at the first that does not (as CoreDNS)."""
     r = dns.renderer.Renderer(msg.id, flags, size)
     try:
-        for q in msg.question:
-            r.add_question(q.name, q.rdtype, q.rdclass)
-        for section, rrsets in (
-            (dns.renderer.ANSWER, msg.answer),
-            (dns.renderer.AUTHORITY, msg.authority),
-            (dns.renderer.ADDITIONAL, msg.additional),
-        ):
+        _add_question(r, msg)
+        for section, rrsets in _sections(msg):
             for rrset in rrsets:
                 try:
                     r.add_rrset(section, rrset, want_shuffle=False)  # a set that does not fit is rolled back

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import time
+from collections.abc import Iterable, Sequence
 
 import dns.flags
 import dns.message
@@ -16,7 +17,7 @@ import dns.rcode
 import dns.rdatatype
 import dns.rdtypes.ANY.RRSIG
 
-__all__ = ["Class", "Type", "class_from_string", "classify", "type_from_string", "typify"]
+__all__ = ["Class", "Type", "class_from_string", "classify", "reply_type", "sig_valid", "type_from_string", "typify"]
 
 
 class Type(enum.IntEnum):
@@ -112,18 +113,23 @@ def typify(msg: dns.message.Message | None, now: float | None = None, *, do: boo
     if do and _expired(msg, time.time() if now is None else now):
         return Type.OTHERERROR
 
-    rcode = msg.rcode()
-    if msg.answer and rcode == dns.rcode.NOERROR:
-        if qtype in _ADDR and not any(r.rdtype == qtype for r in msg.answer):
+    return reply_type(msg.rcode(), qtype, [r.rdtype for r in msg.answer], [r.rdtype for r in msg.authority])
+
+
+def reply_type(rcode: int, qtype: int | None, answer: Sequence[int], authority: Iterable[int]) -> Type:
+    """The type of a reply with ``rcode`` to ``qtype`` (not META or UPDATE, signatures valid), given the
+    record types of its answer and authority sections (shared by ``typify`` and the wire-level log)."""
+    if answer and rcode == dns.rcode.NOERROR:
+        if qtype in _ADDR and qtype not in answer:
             return Type.NODATA
         return Type.NOERROR
 
     soa = False
     ns = False
-    for r in msg.authority:
-        if r.rdtype == dns.rdatatype.SOA:
+    for t in authority:
+        if t == dns.rdatatype.SOA:
             soa = True
-        elif r.rdtype == dns.rdatatype.NS:
+        elif t == dns.rdatatype.NS:
             ns = True
     if soa and rcode == dns.rcode.NOERROR:
         return Type.NODATA
@@ -151,7 +157,11 @@ def _valid(rd: object, utc: int) -> bool:
     """RFC 4034 validity with serial-number arithmetic (timestamps wrap every 136 years)."""
     if not isinstance(rd, dns.rdtypes.ANY.RRSIG.RRSIG):
         return True
-    inception, expiration = rd.inception, rd.expiration
+    return sig_valid(rd.inception, rd.expiration, utc)
+
+
+def sig_valid(inception: int, expiration: int, utc: int) -> bool:
+    """RFC 4034 validity of an RRSIG's period at ``utc``, with serial-number arithmetic."""
     ti = inception + int((inception - utc) / _YEAR68) * _YEAR68
     te = expiration + int((expiration - utc) / _YEAR68) * _YEAR68
     return ti <= utc <= te

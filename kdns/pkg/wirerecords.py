@@ -9,11 +9,10 @@ from __future__ import annotations
 import struct
 from typing import NamedTuple
 
-HEADER = struct.Struct("!HHHHHH")
-_FIXED = struct.Struct("!HHIH")
+from kdns.pkg.wireformat import HEADER, RR
+
 #: what reading a malformed message raises
 ERRORS = (ValueError, IndexError, struct.error)
-OPT = 41
 _MAX_HOPS = 64
 
 
@@ -79,7 +78,7 @@ def read_records(buf: bytes | bytearray, off: int, count: int) -> tuple[list[Rec
     for _ in range(count):
         start = off
         off = skip_name(buf, off)
-        rtype, rclass, ttl, rdlen = _FIXED.unpack_from(buf, off)
+        rtype, rclass, ttl, rdlen = RR.unpack_from(buf, off)
         rdata = off + 10
         off = rdata + rdlen
         if off > size:

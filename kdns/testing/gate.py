@@ -7,10 +7,9 @@ import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from kdns.config.controller import Controller
 from kdns.plugin import Handler, next_or_failure
 from kdns.request import Request
-from kdns.testing.instance import test_plugin
+from kdns.testing.instance import chain_plugin
 from kdns.writer import ResponseWriter
 
 
@@ -50,10 +49,5 @@ class GatePlugin:
 def gate_plugin(name: str = "gate") -> Iterator[Gate]:
     """Directive ``name`` (no arguments, before whoami) runs a ``GatePlugin`` on the Gate yielded."""
     g = Gate()
-
-    def setup(c: Controller) -> None:
-        c.once()
-        c.add_plugin(lambda nxt: GatePlugin(g, nxt, name))
-
-    with test_plugin(name, setup):
+    with chain_plugin(name, lambda nxt: GatePlugin(g, nxt, name)):
         yield g

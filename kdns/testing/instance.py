@@ -4,6 +4,7 @@
 - ``run_in_thread(corefile)``: the same in a background thread with its own loop, for synchronous
   tests (Hypothesis, blocking sockets, subprocess clients).
 - ``test_plugin(name, factory)``: register a throwaway directive for one test, removed afterwards.
+- ``chain_plugin(name, make)``: the same for a directive (once per block) that adds the plugin ``make`` builds.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from kdns.config.controller import Controller
 from kdns.config.parser import parse_file
 from kdns.core.runner import Runner
 from kdns.core.state import Limits
+from kdns.plugin import Handler
 
 T = TypeVar("T")
 
@@ -185,3 +187,15 @@ def test_plugin(name: str, setup: Callable[[Controller], None], *, before: str =
 
 
 test_plugin.__test__ = False  # type: ignore[attr-defined]  # a helper, not a pytest test
+
+
+@contextlib.contextmanager
+def chain_plugin(name: str, make: Callable[[Handler | None], Handler], *, before: str = "whoami") -> Iterator[None]:
+    """``test_plugin`` for directive ``name`` (once per block) that adds ``make(next)`` to the chain."""
+
+    def setup(c: Controller) -> None:
+        c.once()
+        c.add_plugin(make)
+
+    with test_plugin(name, setup, before=before):
+        yield

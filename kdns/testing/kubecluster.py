@@ -89,6 +89,15 @@ _CONVERT: dict[str, Callable[[dict[str, Any]], Object | None]] = {
 }
 
 
+#: a pod's view: the client pod at 127.0.0.1 (where a test's queries come from) in namespace prod, and
+#: a service ``web`` in prod and in staging (for autopath and search-path tests)
+POD_VIEW: list[dict[str, Any]] = [
+    k.service("web", "prod", "10.96.10.20", [("http", 80)]),
+    k.service("web", "staging", "10.96.20.20", [("http", 80)]),
+    k.pod("client", "prod", "127.0.0.1"),
+]
+
+
 def convert(docs: Iterable[dict[str, Any]]) -> dict[str, list[Object]]:
     out: dict[str, list[Object]] = {kind: [] for kind in KINDS}
     for d in docs:

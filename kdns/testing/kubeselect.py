@@ -6,6 +6,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from kdns.plugins.kubernetes import selector
+
 Match = Callable[[dict[str, Any]], bool]
 
 _TERM = re.compile(
@@ -21,20 +23,8 @@ class SelectorError(ValueError):
 
 
 def _split(text: str) -> list[str]:
-    """Split on commas outside parentheses."""
-    out, depth, cur = [], 0, ""
-    for ch in text:
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        if ch == "," and depth == 0:
-            out.append(cur)
-            cur = ""
-        else:
-            cur += ch
-    out.append(cur)
-    return [t for t in out if t.strip()]
+    """Split on commas outside parentheses (the plugin's parser), dropping empty requirements."""
+    return [t for t in selector.split(text)[0] if t.strip()]
 
 
 def _labels(obj: dict[str, Any]) -> dict[str, str]:

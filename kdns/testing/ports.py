@@ -18,3 +18,15 @@ def free_port(host: str = "127.0.0.1") -> int:
                     continue
                 return port
     raise RuntimeError(f"no free port on {host}")
+
+
+def bindable(host: str, port: int) -> bool:
+    """True when UDP and TCP ``host:port`` can both be bound right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u, socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
+        t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            u.bind((host, port))
+            t.bind((host, port))
+        except OSError:
+            return False
+    return True

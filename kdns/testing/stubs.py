@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import dns.message
 import dns.rcode
 
 from kdns.errors import PluginError
-from kdns.plugin import Handler
+from kdns.plugin import Handler, next_or_failure
 from kdns.request import Request
 from kdns.writer import Recorder, ResponseWriter
 
-__all__ = ["FakeWriter", "Recorder", "error_handler", "next_handler"]
+__all__ = ["FakeWriter", "PassThrough", "Recorder", "error_handler", "next_handler"]
 
 
 class FakeWriter:
@@ -27,6 +29,17 @@ class FakeWriter:
         self.msg = msg
         self.written = True
         return len(msg.to_wire())
+
+
+@dataclass(slots=True)
+class PassThrough:
+    """A plugin with no wire form that hands every query to the next one (it turns the fast path off)."""
+
+    next: Handler | None = None
+    name: str = "plain"
+
+    async def serve_dns(self, w: ResponseWriter, req: Request) -> int:
+        return await next_or_failure(self.name, self.next, w, req)
 
 
 class _Next:

@@ -22,14 +22,14 @@ import dns.rcode
 import dns.rdatatype
 import dns.rrset
 
-from kdns.config.controller import Controller
 from kdns.core import fastpath
 from kdns.core.fastpath import WireQuery
 from kdns.core.wire import finalize
-from kdns.plugin import Handler, next_or_failure
+from kdns.pkg.wireformat import TC
+from kdns.plugin import Handler, WireStage, next_or_failure
 from kdns.request import Request, make_reply
 from kdns.testing.case import rr
-from kdns.testing.instance import test_plugin
+from kdns.testing.instance import chain_plugin
 from kdns.testing.stubs import FakeWriter
 from kdns.writer import ResponseWriter
 
@@ -37,14 +37,13 @@ __all__ = [
     "Entry",
     "FakeWireCache",
     "FinalWriter",
+    "assert_wire_done_leaves_reply",
     "fake_wire_cache",
     "hands_on",
     "reply_bytes",
     "request_of",
     "wire_query",
 ]
-
-TC = 0x0200
 
 
 @dataclass(frozen=True)
@@ -121,15 +120,12 @@ class FakeWireCache:
 def fake_wire_cache(cache: FakeWireCache, name: str = "fakecache") -> Iterator[FakeWireCache]:
     """Register directive ``name`` (just before *cache*) that puts ``cache`` in each block using it."""
 
-    def setup(c: Controller) -> None:
-        def make(nxt: Handler | None) -> Handler:
-            cache.next = nxt
-            return cache
-
-        c.add_plugin(make)
+    def make(nxt: Handler | None) -> Handler:
+        cache.next = nxt
+        return cache
 
     cache.name = name
-    with test_plugin(name, setup, before="cache"):
+    with chain_plugin(name, make, before="cache"):
         yield cache
 
 
@@ -198,3 +194,15 @@ class FinalWriter(FakeWriter):
         await super().write_msg(msg)
         self.wire = finalize(self.req, msg)
         return len(self.wire)
+
+
+def assert_wire_done_leaves_reply(h: object, qtype: str, answer: str) -> None:
+    """``h`` is a WireStage whose ``wire_done`` leaves the bytes of a cache hit (``answer`` to a ``qtype``
+    query for example.org) as the cache made them."""
+    assert isinstance(h, WireStage)
+    q = wire_query("example.org.", qtype)
+    reply = reply_bytes(q, Entry(answer=[answer]))
+    assert reply is not None
+    before = bytes(reply)
+    h.wire_done(q, reply, 0)
+    assert bytes(reply) == before

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import struct
 from dataclasses import dataclass, field
 
@@ -10,13 +11,11 @@ import dns.message
 import dns.rcode
 import pytest
 
-from kdns.config.controller import Controller
 from kdns.core import fastpath
 from kdns.core.fastpath import WireQuery
 from kdns.plugin import Handler, next_or_failure
 from kdns.request import Request
-from kdns.testing import run_instance
-from kdns.testing.instance import test_plugin
+from kdns.testing import PassThrough, chain_plugin, run_instance
 from kdns.writer import ResponseWriter
 
 REMOTE = ("127.0.0.1", 5353)
@@ -85,6 +84,16 @@ class FakeCache:
         return await next_or_failure(self.name, self.next, w, req)
 
 
+def fake_cache(cache: FakeCache) -> contextlib.AbstractContextManager[None]:
+    """Directive ``fakecache`` (where *cache* goes) puts ``cache`` in the chain."""
+
+    def make(nxt: Handler | None) -> Handler:
+        cache.next = nxt
+        return cache
+
+    return chain_plugin("fakecache", make, before="cache")
+
+
 @dataclass(slots=True)
 class Stage:
     """A plugin before the cache with a wire form that records the order of calls."""
@@ -111,13 +120,7 @@ async def test_cache_hit_answers_from_bytes_and_misses_take_the_full_path() -> N
     cache = FakeCache()
     calls: list[str] = []
 
-    def setup_cache(c: Controller) -> None:
-        c.add_plugin(lambda nxt: (setattr(cache, "next", nxt), cache)[1])
-
-    def setup_stage(c: Controller) -> None:
-        c.add_plugin(lambda nxt: Stage(calls, next=nxt))
-
-    with test_plugin("fakecache", setup_cache, before="cache"), test_plugin("stage", setup_stage, before="log"):
+    with fake_cache(cache), chain_plugin("stage", lambda nxt: Stage(calls, next=nxt), before="log"):
         async with run_instance(".:0 {\n stage\n fakecache\n whoami\n}\n") as inst:
             for proto in ("udp", "tcp"):
                 hit = await inst.query("Cached.Example.ORG", proto=proto)
@@ -135,13 +138,7 @@ async def test_stage_refusal_sends_the_query_down_the_full_path() -> None:
     cache = FakeCache()
     calls: list[str] = []
 
-    def setup_cache(c: Controller) -> None:
-        c.add_plugin(lambda nxt: (setattr(cache, "next", nxt), cache)[1])
-
-    def setup_stage(c: Controller) -> None:
-        c.add_plugin(lambda nxt: Stage(calls, passing=False, next=nxt))
-
-    with test_plugin("fakecache", setup_cache, before="cache"), test_plugin("stage", setup_stage, before="log"):
+    with fake_cache(cache), chain_plugin("stage", lambda nxt: Stage(calls, passing=False, next=nxt), before="log"):
         async with run_instance(".:0 {\n stage\n fakecache\n whoami\n}\n") as inst:
             r = await inst.query("cached.example.org")
     assert r.additional  # answered by whoami through the full path
@@ -149,28 +146,11 @@ async def test_stage_refusal_sends_the_query_down_the_full_path() -> None:
     assert (cache.hits, cache.full) == (0, 1)
 
 
-@dataclass(slots=True)
-class Plain:
-    """A plugin with no wire form."""
-
-    next: Handler | None = None
-    name: str = "plain"
-
-    async def serve_dns(self, w: ResponseWriter, req: Request) -> int:
-        return await next_or_failure(self.name, self.next, w, req)
-
-
 async def test_a_plugin_without_wire_form_disables_the_fast_path() -> None:
     """A plugin with no wire form before the cache: every query takes the full path."""
     cache = FakeCache()
 
-    def setup_cache(c: Controller) -> None:
-        c.add_plugin(lambda nxt: (setattr(cache, "next", nxt), cache)[1])
-
-    def setup_plain(c: Controller) -> None:
-        c.add_plugin(lambda nxt: Plain(next=nxt))
-
-    with test_plugin("fakecache", setup_cache, before="cache"), test_plugin("plain", setup_plain, before="log"):
+    with fake_cache(cache), chain_plugin("plain", PassThrough, before="log"):
         async with run_instance(".:0 {\n plain\n fakecache\n whoami\n}\n") as inst:
             assert inst.runner.instance is not None
             assert all(s.fast is None for s in inst.runner.instance.servers.values())

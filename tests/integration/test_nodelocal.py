@@ -10,7 +10,6 @@ cluster DNS over TCP (``force_tcp``), everything else the upstream over the clie
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,10 +21,9 @@ import dns.rdatatype
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from kdns.config import registry
 from kdns.plugins.loop import plugin as loop_plugin
 from kdns.plugins.loop.plugin import Loop
-from kdns.testing import FakeUpstream, RunningInstance, query, rr, run_instance, until
+from kdns.testing import FakeUpstream, RunningInstance, bindable, query, require_plugins, rr, run_instance, until
 
 BASE = Path(__file__).parent.parent / "config" / "corefiles" / "nodelocaldns.Corefile.base"
 LOCAL, DNS_SERVER, CLUSTER, UPSTREAM = "127.0.0.10", "127.0.0.11", "127.0.0.12", "127.0.0.13"
@@ -48,14 +46,6 @@ UPSTREAM_RECORDS = {
 }
 
 
-def require(*plugins: str) -> None:
-    """Skip while a plugin this role needs is not registered yet (forward and cache land in issue 3)."""
-    registry.load()
-    missing = [p for p in plugins if registry.get(p) is None]
-    if missing:
-        pytest.skip(f"{', '.join(missing)} not installed yet")
-
-
 def corefile() -> str:
     """The template with its placeholders filled; nothing else touched."""
     text = BASE.read_text()
@@ -63,18 +53,6 @@ def corefile() -> str:
         text = text.replace(pillar, value)
     assert "__PILLAR__" not in text
     return text
-
-
-def bindable(host: str, port: int) -> bool:
-    """True when UDP and TCP ``host:port`` can both be bound right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u, socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
-        t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            u.bind((host, port))
-            t.bind((host, port))
-        except OSError:
-            return False
-    return True
 
 
 @dataclass
@@ -103,7 +81,7 @@ def names(up: FakeUpstream, proto: str | None = None, *, probes: bool = False) -
 
 @pytest.fixture
 async def nodelocal(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[NodeLocal]:
-    require("forward", "cache")
+    require_plugins("forward", "cache")
     busy = [f"{h}:53" for h in (LOCAL, DNS_SERVER, CLUSTER, UPSTREAM) if not bindable(h, 53)]
     busy += [a for a, (h, p) in {f"{LOCAL}:8080": (LOCAL, 8080), ":9253": ("", 9253)}.items() if not bindable(h, p)]
     if busy:

@@ -26,6 +26,9 @@ from pathlib import Path
 
 import pytest
 
+from kdns.testing import kubeobjects as k
+from kdns.testing.kubecluster import POD_VIEW, manifest
+
 IP = shutil.which("ip")
 GETENT = shutil.which("getent")
 pytestmark = pytest.mark.skipif(
@@ -36,25 +39,7 @@ pytestmark = pytest.mark.skipif(
 RESOLV = "search prod.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\nnameserver 127.0.0.1\n"
 HOSTS = "127.0.0.1 localhost\n::1 localhost\n"
 NSSWITCH = "hosts: files dns\n"
-MANIFEST = """\
-apiVersion: v1
-kind: List
-items:
-- {apiVersion: v1, kind: Namespace, metadata: {name: prod}}
-- {apiVersion: v1, kind: Namespace, metadata: {name: staging}}
-- apiVersion: v1
-  kind: Service
-  metadata: {name: web, namespace: prod}
-  spec: {type: ClusterIP, clusterIP: 10.96.10.20, ports: [{name: http, port: 80, protocol: TCP}]}
-- apiVersion: v1
-  kind: Service
-  metadata: {name: web, namespace: staging}
-  spec: {type: ClusterIP, clusterIP: 10.96.20.20, ports: [{name: http, port: 80, protocol: TCP}]}
-- apiVersion: v1
-  kind: Pod
-  metadata: {name: client, namespace: prod}
-  status: {phase: Running, podIP: 127.0.0.1, podIPs: [{ip: 127.0.0.1}]}
-"""
+MANIFEST = manifest([k.namespace("prod"), k.namespace("staging"), *POD_VIEW])
 #: a FakeUpstream in the namespace that knows github.com; prints its port once it listens
 UPSTREAM = """\
 import asyncio

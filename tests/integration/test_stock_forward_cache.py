@@ -12,7 +12,6 @@ does), lameduck is shortened. Everything else is as written.
 from __future__ import annotations
 
 import re
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -23,10 +22,9 @@ import dns.rdatatype
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from kdns.config import registry
 from kdns.plugins.loop import plugin as loop_plugin
 from kdns.plugins.loop.plugin import Loop
-from kdns.testing import FakeUpstream, RunningInstance, query, run_instance, until
+from kdns.testing import FakeUpstream, RunningInstance, bindable, query, require_plugins, run_instance, until
 from kdns.testing.upstream import answer, truncated
 
 HERE = Path(__file__).parent.parent / "config" / "corefiles"
@@ -38,25 +36,6 @@ RECORDS = {
     ("db.corp.example.com.", "A"): ["db.corp.example.com. 300 IN A 10.20.0.7"],
     ("big.example.com.", "TXT"): ['big.example.com. 300 IN TXT "only over tcp"'],
 }
-
-
-def require(*plugins: str) -> None:
-    """Skip while a plugin these Corefiles need is not registered yet (forward and cache land in issue 3)."""
-    registry.load()
-    missing = [p for p in plugins if registry.get(p) is None]
-    if missing:
-        pytest.skip(f"{', '.join(missing)} not installed yet")
-
-
-def bindable(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u, socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
-        t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            u.bind((host, port))
-            t.bind((host, port))
-        except OSError:
-            return False
-    return True
 
 
 def cut(text: str, directive: str) -> str:
@@ -147,7 +126,7 @@ def exits(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 @pytest.fixture
 async def kubeadm_run(tmp_path: Path, exits: list[int]) -> AsyncIterator[tuple[RunningInstance, FakeUpstream]]:
-    require("forward", "cache")
+    require_plugins("forward", "cache")
     if not bindable(RESOLVER, 53):
         pytest.skip(f"cannot bind {RESOLVER}:53 (not root, or in use)")
     resolv = tmp_path / "resolv.conf"
@@ -214,7 +193,7 @@ async def test_kubeadm_metrics(kubeadm_run: tuple[RunningInstance, FakeUpstream]
 
 @pytest.fixture
 async def sidecar_run(exits: list[int]) -> AsyncIterator[tuple[RunningInstance, FakeUpstream]]:
-    require("forward", "cache")
+    require_plugins("forward", "cache")
     async with FakeUpstream(handle, host=SIDECAR_UPSTREAM) as up, run_instance(sidecar(up)) as inst:
         yield inst, up
 

@@ -16,23 +16,14 @@ import dns.name
 import dns.renderer
 
 from kdns.core.render import Unsupported, render
+from kdns.core.wire import render_records
+from kdns.pkg.wireformat import AA, AD, CD, HEADER, MAX_WIRE, OPCODE, QR, RA, RD, RR, U32
+from kdns.pkg.wirerecords import skip_name
 
 #: (lower-cased question name in wire form, qtype, qclass, DO, CD)
 Key = tuple[bytes, int, int, bool, bool]
 
-HEADER = struct.Struct("!HHHHHH")
 _FLAGS = struct.Struct("!HH")
-_TTL = struct.Struct("!I")
-_RRHEAD = struct.Struct("!HHIH")
-MAX_WIRE = 65535
-
-QR = 0x8000
-AA = 0x0400
-RD = 0x0100
-RA = 0x0080
-AD = 0x0020
-CD = 0x0010
-OPCODE = 0x7800
 
 
 def key_of(name: dns.name.Name, qtype: int, qclass: int, do: bool, cd: bool) -> Key:
@@ -98,7 +89,7 @@ class Entry:
         _FLAGS.pack_into(out, 0, qid, flags)
         out[12 : self.qend] = question
         if self.ttls:
-            t = _TTL.pack(ttl)
+            t = U32.pack(ttl)
             for off in self.ttls:
                 out[off : off + 4] = t
         return out
@@ -109,30 +100,7 @@ def to_wire(msg: dns.message.Message) -> bytes:
     try:
         return bytes(render(msg, msg.flags, MAX_WIRE))
     except Unsupported:
-        pass
-    r = dns.renderer.Renderer(msg.id, msg.flags, MAX_WIRE)
-    for q in msg.question:
-        r.add_question(q.name, q.rdtype, q.rdclass)
-    for section, rrsets in (
-        (dns.renderer.ANSWER, msg.answer),
-        (dns.renderer.AUTHORITY, msg.authority),
-        (dns.renderer.ADDITIONAL, msg.additional),
-    ):
-        for rrset in rrsets:
-            r.add_rrset(section, rrset, want_shuffle=False)
-    r.write_header()
-    return r.get_wire()
-
-
-def _skip_name(wire: bytes, off: int) -> int:
-    """The offset just after the (possibly compressed) name at ``off``."""
-    while True:
-        n = wire[off]
-        if n == 0:
-            return off + 1
-        if n >= 0xC0:
-            return off + 2
-        off += n + 1
+        return render_records(msg, msg.flags, MAX_WIRE)
 
 
 def layout(wire: bytes) -> tuple[int, tuple[int, ...]]:
@@ -144,12 +112,12 @@ def layout(wire: bytes) -> tuple[int, tuple[int, ...]]:
         _, _, qd, an, ns, ar = HEADER.unpack_from(wire)
         off = 12
         for _ in range(qd):
-            off = _skip_name(wire, off) + 4
+            off = skip_name(wire, off) + 4
         qend = off
         ttls = []
         for _ in range(an + ns + ar):
-            off = _skip_name(wire, off)
-            _, _, _, rdlen = _RRHEAD.unpack_from(wire, off)
+            off = skip_name(wire, off)
+            _, _, _, rdlen = RR.unpack_from(wire, off)
             ttls.append(off + 4)
             off += 10 + rdlen
     except (IndexError, struct.error) as e:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,17 +26,18 @@ from kdns.core.fastpath import WireQuery
 from kdns.core.wire import opt_wire
 from kdns.log import plugin_logger
 from kdns.pkg.fall import Fall
+from kdns.pkg.wireformat import AD, CD, DO, U16
 from kdns.plugin import Handler, next_or_failure
-from kdns.plugins.cache.entry import AD, CD, Entry, Key, key_of, make_entry, question_wire
+from kdns.plugins.cache.entry import Entry, Key, key_of, make_entry, question_wire
 from kdns.plugins.cache.metrics import Counters
 from kdns.plugins.cache.store import DENIAL, SUCCESS, Options, Store
 from kdns.request import Request
 from kdns.writer import ResponseWriter, WriterWrapper
 
 NAME = "cache"
+#: where a refreshed query came from: server, zone and view labels, client address
+Origin = tuple[str, str, str, tuple[str, int]]
 log = plugin_logger(NAME)
-DO = 0x8000
-_ARCOUNT = struct.Struct("!H")
 #: the rcodes a serve_stale verify refresh must get to count as refreshed (RFC 8767 section 4)
 REFRESHED = frozenset({dns.rcode.NOERROR, dns.rcode.NXDOMAIN})
 
@@ -111,16 +111,16 @@ class Cache:
         )
         if q.edns:
             out += opt_wire(q.payload if q.payload > 512 else 512, DO if q.do else 0)
-            _ARCOUNT.pack_into(out, 10, entry.arcount + 1)
+            U16.pack_into(out, 10, entry.arcount + 1)
         if len(out) > q.size:
             return None
         c = self._counters.get((q.server, q.view)) or self.counters(q.server, q.view)
         c.hit(entry.kind)
         if stale:
             c.served_stale.inc()
-            self._start_refresh(entry, key, q.server, q.zone, q.view, q.remote, c)
+            self._start_refresh(entry, key, (q.server, q.zone, q.view, q.remote), c)
         elif self.opts.prefetch and self.store.should_prefetch(entry, left, now):
-            self._start_refresh(entry, key, q.server, q.zone, q.view, q.remote, c)
+            self._start_refresh(entry, key, (q.server, q.zone, q.view, q.remote), c)
         self.wire_hits += 1
         return out, entry.rcode
 
@@ -145,13 +145,13 @@ class Cache:
             if self.opts.verify:
                 fresh = await self._verify(entry, key, req, c)
             else:
-                self._start_refresh(entry, key, req.server, req.zone, req.view, req.remote, c)
+                self._start_refresh(entry, key, (req.server, req.zone, req.view, req.remote), c)
             if fresh is None:
                 c.served_stale.inc()
             else:
                 entry, left = fresh
         elif self.store.should_prefetch(entry, left, now):
-            self._start_refresh(entry, key, req.server, req.zone, req.view, req.remote, c)
+            self._start_refresh(entry, key, (req.server, req.zone, req.view, req.remote), c)
         ttl = entry.duration if self.opts.keepttl else max(left, 0)
         wire = entry.reply(msg.id, msg.flags, question_wire(msg), ttl, req.do or bool(msg.flags & AD))
         await w.write_msg(dns.message.from_wire(bytes(wire)))
@@ -188,29 +188,16 @@ class Cache:
 
     # -- background refreshes -----------------------------------------------------------------
 
-    def _start_refresh(
-        self, entry: Entry, key: Key, server: str, zone: str, view: str, remote: tuple[str, int], c: Counters
-    ) -> asyncio.Task[None]:
+    def _start_refresh(self, entry: Entry, key: Key, origin: Origin, c: Counters) -> asyncio.Task[None]:
         """Refresh ``entry`` in the background unless a refresh of it is already in flight."""
         if entry.refresh is not None:
             return entry.refresh
         c.prefetch.inc()
-        return self._spawn(entry, key, server, zone, view, remote, c, verify=False)
+        return self._spawn(entry, key, origin, c, verify=False)
 
-    def _spawn(
-        self,
-        entry: Entry,
-        key: Key,
-        server: str,
-        zone: str,
-        view: str,
-        remote: tuple[str, int],
-        c: Counters,
-        *,
-        verify: bool,
-    ) -> asyncio.Task[None]:
+    def _spawn(self, entry: Entry, key: Key, origin: Origin, c: Counters, *, verify: bool) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(
-            self._refresh(entry, key, server, zone, view, remote, c, verify), name=f"cache refresh {key[1]}"
+            self._refresh(entry, key, origin, c, verify), name=f"cache refresh {key[1]}"
         )
         entry.refresh = task
         self.tasks.add(task)
@@ -221,26 +208,16 @@ class Cache:
         """serve_stale verify: refresh first (or join the refresh in flight); the fresh entry, or None."""
         task = entry.refresh
         if task is None:
-            task = self._spawn(entry, key, req.server, req.zone, req.view, req.remote, c, verify=True)
+            task = self._spawn(entry, key, (req.server, req.zone, req.view, req.remote), c, verify=True)
         await asyncio.shield(task)
         found = self.store.get(key, self.now())
         if found is not None and found[1] > 0:
             return found
         return None
 
-    async def _refresh(
-        self,
-        entry: Entry,
-        key: Key,
-        server: str,
-        zone: str,
-        view: str,
-        remote: tuple[str, int],
-        c: Counters,
-        verify: bool,
-    ) -> None:
+    async def _refresh(self, entry: Entry, key: Key, origin: Origin, c: Counters, verify: bool) -> None:
         try:
-            req = refresh_request(entry, key, server, zone, view, remote)
+            req = refresh_request(entry, key, *origin)
             cw = CacheWriter(SINK, self, req, key, c, capture=True, verify=verify)
             try:
                 await next_or_failure(NAME, self.next, cw, req)

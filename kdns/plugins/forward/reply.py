@@ -22,10 +22,8 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
 
-_HEADER = struct.Struct("!HHHHHH")
-_QUESTION = struct.Struct("!HH")
-_RR = struct.Struct("!HHIH")
-OPT = 41
+from kdns.pkg.wireformat import HEADER, OPT, QUESTION, RR
+
 TSIG = 250
 #: types whose rdata hold no domain name: the same bytes always give the same rdata
 CACHEABLE = frozenset(
@@ -110,14 +108,14 @@ def _name(data: bytes, off: int) -> tuple[dns.name.Name, int]:
 
 
 def _parse(data: bytes) -> dns.message.Message:
-    qid, flags, qd, an, ns, ar = _HEADER.unpack_from(data)
+    qid, flags, qd, an, ns, ar = HEADER.unpack_from(data)
     if flags & 0x7800 or qd != 1:  # not opcode QUERY, or not one question
         raise _Fallback
     m = dns.message.QueryMessage(id=qid)
     m.flags = dns.flags.Flag(flags)
     m.wire = data
     qname, off = _name(data, 12)
-    qtype, qclass = _QUESTION.unpack_from(data, off)
+    qtype, qclass = QUESTION.unpack_from(data, off)
     off += 4
     m.find_rrset(m.question, qname, _rdclass(qclass), _rdtype(qtype), create=True, force_unique=True)
     size = len(data)
@@ -125,7 +123,7 @@ def _parse(data: bytes) -> dns.message.Message:
         index: dict[tuple[dns.name.Name, int, int, int], dns.rrset.RRset] = {}
         for _ in range(count):
             name, off = _name(data, off)
-            rdtype, rdclass, ttl, rdlen = _RR.unpack_from(data, off)
+            rdtype, rdclass, ttl, rdlen = RR.unpack_from(data, off)
             off += 10
             end = off + rdlen
             if end > size:

@@ -21,6 +21,7 @@ from kdns.log import plugin_logger
 from kdns.pkg.poller import Poller, Sleep
 from kdns.plugins.kubernetes import objects
 from kdns.plugins.kubernetes.store import KINDS, Object, Store, key_of
+from kdns.plugins.kubernetes.synced import Synced
 
 log = plugin_logger("kubernetes")
 
@@ -107,7 +108,7 @@ def _stat(path: str) -> tuple[int, int, int] | None:
     return (st.st_mtime_ns, st.st_size, st.st_ino)
 
 
-class ManifestSource:
+class ManifestSource(Synced):
     """Feeds the store from files; synced after the first good read."""
 
     def __init__(
@@ -117,7 +118,7 @@ class ManifestSource:
         self.store = store
         self.poller = Poller(self.reload, every, name="kubernetes-objects", sleep=sleep)
         self._stats: tuple[tuple[int, int, int] | None, ...] | None = None
-        self._synced = asyncio.Event()
+        super().__init__()
         self.last_event = 0.0
         #: successful reads
         self.loads = 0
@@ -132,16 +133,6 @@ class ManifestSource:
 
     async def stop(self) -> None:
         await self.poller.stop()
-
-    def synced(self) -> bool:
-        return self._synced.is_set()
-
-    async def wait_synced(self, timeout: float) -> bool:
-        try:
-            await asyncio.wait_for(self._synced.wait(), timeout)
-        except TimeoutError:
-            pass
-        return self.synced()
 
     async def reload(self) -> None:
         """Read the files again if any changed since the last read."""

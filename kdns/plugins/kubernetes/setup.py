@@ -5,7 +5,6 @@ from __future__ import annotations
 import ipaddress
 import itertools
 import os
-import re
 import socket
 from collections.abc import Iterable
 
@@ -18,37 +17,13 @@ from kdns.pkg.fall import NEVER, Fall
 from kdns.plugins.kubernetes.options import DEFAULT_STARTUP_TIMEOUT, DEFAULT_TTL, KubeOptions
 from kdns.plugins.kubernetes.parse import is_reverse
 from kdns.plugins.kubernetes.plugin import NAME, Kubernetes
+from kdns.plugins.kubernetes.selector import valid_selector
 from kdns.plugins.kubernetes.store import Store
 
 log = plugin_logger(NAME)
 
 PODS_MODES = ("disabled", "verified", "insecure")
 MAX_TTL = 3600
-
-_KEY = r"(?:[A-Za-z0-9][-A-Za-z0-9_./]*)?[A-Za-z0-9]"
-_VALUE = r"(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?)?"
-_REQ = re.compile(
-    rf"^\s*(?:!\s*{_KEY}|{_KEY}\s*(?:(?:==?|!=)\s*{_VALUE}|\s(?:in|notin)\s*\(\s*{_VALUE}(?:\s*,\s*{_VALUE})*\s*\))?)\s*$"
-)
-
-
-def valid_selector(text: str) -> bool:
-    """True for a Kubernetes label selector (``a=b,c!=d,e in (f,g),!h``)."""
-    parts: list[str] = []
-    depth = 0
-    cur = ""
-    for ch in text:
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        if ch == "," and depth == 0:
-            parts.append(cur)
-            cur = ""
-        else:
-            cur += ch
-    parts.append(cur)
-    return depth == 0 and all(_REQ.match(p) for p in parts)
 
 
 def _one(c: Controller, o: Directive) -> str:

@@ -20,6 +20,7 @@ from kdns.plugins.kubernetes import api, metrics
 from kdns.plugins.kubernetes.manifests import ManifestError, ManifestSource, load
 from kdns.plugins.kubernetes.options import KubeOptions
 from kdns.plugins.kubernetes.store import Store
+from kdns.plugins.kubernetes.synced import Synced
 
 
 class Source(Protocol):
@@ -65,7 +66,7 @@ def make_source(opts: KubeOptions, store: Store) -> Source:
     return ApiSource(opts, store)
 
 
-class ApiSource:
+class ApiSource(Synced):
     """Watches the API: one ``api.Watcher`` task per kind (see api.py)."""
 
     def __init__(
@@ -84,7 +85,7 @@ class ApiSource:
         self.watchers: list[api.Watcher] = []
         self.tasks: list[asyncio.Task[None]] = []
         self.client: k8s.ApiClient | None = None
-        self._synced = asyncio.Event()
+        super().__init__()
 
     @property
     def outage(self) -> bool:
@@ -118,16 +119,6 @@ class ApiSource:
         if self.client is not None:
             await self.client.close()
             self.client = None
-
-    def synced(self) -> bool:
-        return self._synced.is_set()
-
-    async def wait_synced(self, timeout: float) -> bool:
-        try:
-            await asyncio.wait_for(self._synced.wait(), timeout)
-        except TimeoutError:
-            pass
-        return self.synced()
 
     def _listed(self) -> None:
         if self.watchers and all(w.listed for w in self.watchers):

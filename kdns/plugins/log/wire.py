@@ -16,7 +16,7 @@ import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
 
-from kdns.pkg import wirerecords
+from kdns.pkg import response, wirerecords
 from kdns.pkg.replacer import Recorded, Replacer
 from kdns.pkg.response import Class, Type, classify
 from kdns.request import Request
@@ -24,11 +24,9 @@ from kdns.request import Request
 if TYPE_CHECKING:
     from kdns.core.fastpath import WireQuery
 
-_A, _AAAA = dns.rdatatype.A, dns.rdatatype.AAAA
 _XFR = (dns.rdatatype.AXFR, dns.rdatatype.IXFR)
-_SOA, _NS, _RRSIG = dns.rdatatype.SOA, dns.rdatatype.NS, dns.rdatatype.RRSIG
+_RRSIG = dns.rdatatype.RRSIG
 _SIG_TIMES = struct.Struct("!II")  # expiration, inception: 8 bytes into RRSIG rdata
-_YEAR68 = 1 << 31
 _FLAGS = struct.Struct("!H")
 #: placeholders a cache hit cannot fill (the listener's address is not known there)
 _FULL_ONLY = ("{local}",)
@@ -47,23 +45,7 @@ def reply_type(q: WireQuery, reply: bytes | bytearray, rcode: int, now: float | 
     answer, authority, additional = wirerecords.sections(reply)
     if q.do and _expired(reply, (answer, authority, additional), time.time() if now is None else now):
         return Type.OTHERERROR
-    if answer and rcode == dns.rcode.NOERROR:
-        if qtype in (_A, _AAAA) and not any(r.rtype == qtype for r in answer):
-            return Type.NODATA
-        return Type.NOERROR
-    soa = any(r.rtype == _SOA for r in authority)
-    ns = any(r.rtype == _NS for r in authority)
-    if soa and rcode == dns.rcode.NOERROR:
-        return Type.NODATA
-    if soa and rcode == dns.rcode.NXDOMAIN:
-        return Type.NXDOMAIN
-    if rcode in (dns.rcode.SERVFAIL, dns.rcode.NOTIMP):
-        return Type.SERVERERROR
-    if ns and rcode == dns.rcode.NOERROR:
-        return Type.DELEGATION
-    if rcode == dns.rcode.NOERROR:
-        return Type.NOERROR
-    return Type.OTHERERROR
+    return response.reply_type(rcode, qtype, [r.rtype for r in answer], [r.rtype for r in authority])
 
 
 def reply_class(q: WireQuery, reply: bytes | bytearray, rcode: int) -> Class:
@@ -79,9 +61,7 @@ def _expired(buf: bytes | bytearray, sections: tuple[list[wirerecords.Record], .
             if r.rtype != _RRSIG or r.rdlen < 16:
                 continue
             expiration, inception = _SIG_TIMES.unpack_from(buf, r.rdata + 8)
-            ti = inception + int((inception - utc) / _YEAR68) * _YEAR68
-            te = expiration + int((expiration - utc) / _YEAR68) * _YEAR68
-            if not ti <= utc <= te:
+            if not response.sig_valid(inception, expiration, utc):
                 return True
     return False
 

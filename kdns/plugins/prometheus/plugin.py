@@ -91,17 +91,4 @@ class Prometheus:
 def _report(req: Request, rec: MetricsRecorder, status: int) -> None:
     # An error rcode returned means the server writes that reply after us: count that rcode.
     rcode = rec.rcode if client_wrote(status) else status
-    metrics.report(
-        req.server,
-        req.zone,
-        req.view,
-        req.proto,
-        req.family_label,
-        req.qtype,
-        req.do,
-        req.wire_len,
-        rcode,
-        rec.plugin,
-        rec.len,
-        rec.start,
-    )
+    metrics.report_request(req, req.zone, rcode, rec.plugin, rec.len, rec.start)

@@ -6,12 +6,11 @@ import dns.edns
 import dns.rcode
 import pytest
 
-from kdns.metrics import REGISTRY
 from kdns.plugin import client_wrote
 from kdns.plugins.acl.plugin import ACL
 from kdns.plugins.acl.policy import source_ip
 from kdns.plugins.acl.setup import parse
-from kdns.testing import Case, FakeWriter, Recorder, controller, next_handler
+from kdns.testing import Case, FakeWriter, Recorder, controller, next_handler, sample
 
 ALLOWED = Case("example.org.", rcode=dns.rcode.NXDOMAIN)  # what the next handler answers
 REFUSED = Case("example.org.", rcode=dns.rcode.REFUSED)
@@ -81,10 +80,6 @@ async def test_extended_error_for_edns_clients(action: str, rcode: int, ede: dns
     await h.serve_dns(plain, Case("example.org.").request())
     assert plain.msg is not None
     assert plain.msg.edns < 0
-
-
-def sample(name: str, **labels: str) -> float:
-    return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
 @pytest.mark.parametrize(

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kdns.plugin import WireStage
 from kdns.plugins.any.plugin import Any
-from kdns.testing.wirecache import Entry, hands_on, reply_bytes, wire_query
+from kdns.testing.wirecache import assert_wire_done_leaves_reply, hands_on, wire_query
 
 
 @pytest.mark.parametrize("qtype", ["ANY", "A", "AAAA", "HINFO", "TXT", "MX"])
@@ -20,11 +19,4 @@ async def test_wire_pass_is_false_exactly_when_any_answers_itself(qtype: str) ->
 
 def test_wire_done_leaves_the_reply() -> None:
     """On a hit any has nothing to add: the reply bytes stay as the cache made them."""
-    h = Any()
-    assert isinstance(h, WireStage)
-    q = wire_query("example.org.", "TXT")
-    reply = reply_bytes(q, Entry(answer=['example.org. 300 IN TXT "hello"']))
-    assert reply is not None
-    before = bytes(reply)
-    h.wire_done(q, reply, 0)
-    assert bytes(reply) == before
+    assert_wire_done_leaves_reply(Any(), "TXT", 'example.org. 300 IN TXT "hello"')

@@ -12,28 +12,10 @@ import pytest
 
 from kdns.metrics import REGISTRY
 from kdns.testing import Case, FakeUpstream, run_instance
+from kdns.testing import kubeobjects as k
+from kdns.testing.kubecluster import POD_VIEW, manifest
 
-MANIFEST = """\
-apiVersion: v1
-kind: List
-items:
-- apiVersion: v1
-  kind: Service
-  metadata: {name: web, namespace: prod}
-  spec: {type: ClusterIP, clusterIP: 10.96.10.20, ports: [{name: http, port: 80, protocol: TCP}]}
-- apiVersion: v1
-  kind: Service
-  metadata: {name: web, namespace: staging}
-  spec: {type: ClusterIP, clusterIP: 10.96.20.20, ports: [{name: http, port: 80, protocol: TCP}]}
-- apiVersion: v1
-  kind: Service
-  metadata: {name: docs, namespace: prod}
-  spec: {type: ExternalName, externalName: github.com}
-- apiVersion: v1
-  kind: Pod
-  metadata: {name: client, namespace: prod}
-  status: {phase: Running, podIP: 127.0.0.1}
-"""
+MANIFEST = manifest([*POD_VIEW, k.service("docs", "prod", ports=(), external_name="github.com")])
 COREFILE = """.:0 {{
     autopath @kubernetes
     kubernetes cluster.local {{

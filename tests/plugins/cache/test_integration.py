@@ -14,13 +14,11 @@ import dns.rdtypes.IN.A
 import dns.rrset
 import pytest
 
-from kdns.config.controller import Controller
 from kdns.errors import PluginError
-from kdns.plugin import Handler, next_or_failure
+from kdns.plugin import Handler
 from kdns.plugins.cache.plugin import Cache
 from kdns.request import Request
-from kdns.testing import RunningInstance, run_instance
-from kdns.testing.instance import test_plugin
+from kdns.testing import PassThrough, RunningInstance, chain_plugin, run_instance
 from kdns.writer import ResponseWriter
 
 
@@ -53,28 +51,13 @@ class Origin:
         return 0
 
 
-@dataclass(slots=True)
-class Plain:
-    """A plugin before the cache with no wire form."""
-
-    next: Handler | None = None
-    name: str = "plain"
-
-    async def serve_dns(self, w: ResponseWriter, req: Request) -> int:
-        return await next_or_failure(self.name, self.next, w, req)
-
-
 @pytest.fixture
 def origin() -> Iterator[Origin]:
     o = Origin()
-
-    def setup(c: Controller) -> None:
-        c.add_plugin(lambda nxt: o)
-
-    def setup_plain(c: Controller) -> None:
-        c.add_plugin(lambda nxt: Plain(next=nxt))
-
-    with test_plugin("origin", setup), test_plugin("plain", setup_plain, before="cache"):
+    with (
+        chain_plugin("origin", lambda nxt: o),
+        chain_plugin("plain", lambda nxt: PassThrough(next=nxt), before="cache"),
+    ):
         yield o
 
 

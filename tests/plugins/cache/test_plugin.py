@@ -11,8 +11,7 @@ import dns.rcode
 import pytest
 
 from kdns.errors import PluginError
-from kdns.metrics import REGISTRY
-from kdns.testing import Case, FakeWriter
+from kdns.testing import Case, FakeWriter, sample
 
 SOA = "example.org. {ttl} IN SOA ns.example.org. host.example.org. 1 7200 3600 1209600 {minimum}"
 PATHS = ("full", "wire")
@@ -205,10 +204,6 @@ async def test_disable_success_for_a_zone(kit: Any, clock: Any) -> None:
     backend.default = kit.Spec(answer=("a.example.net. 300 IN A 10.0.0.1",))
     await kit.full(cache, kit.query("a.example.net."))
     assert kit.wire(cache, kit.query("a.example.net.")) is not None
-
-
-def sample(name: str, **labels: str) -> float:
-    return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
 async def test_reply_to_another_question_is_dropped(kit: Any, clock: Any) -> None:

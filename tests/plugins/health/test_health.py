@@ -15,25 +15,12 @@ from kdns.core.instance import Instance
 from kdns.errors import ConfigError
 from kdns.metrics import REGISTRY
 from kdns.plugins.health.plugin import Health
-from kdns.testing import run_instance
+from kdns.testing import run_instance, sample, until
 
 Get = Callable[[int, str], Awaitable[tuple[int, str]]]
 HTTP = "127.0.0.1:0"
 DURATION = "coredns_health_request_duration_seconds"
 FAILURES = "coredns_health_request_failures_total"
-
-
-def _metric(name: str, **labels: str) -> float:
-    return REGISTRY.get_sample_value(name, labels) or 0.0
-
-
-async def _until(cond: Callable[[], bool], timeout: float = 3.0) -> None:
-    """Poll ``cond`` (no event exists for it) until true or fail after ``timeout`` seconds."""
-    async with asyncio.timeout(timeout):
-        while True:
-            if cond():
-                return
-            await asyncio.sleep(0.01)
 
 
 async def test_health_answers_ok(http_get: Get) -> None:
@@ -46,11 +33,11 @@ async def test_health_answers_ok(http_get: Get) -> None:
 
 async def test_self_probe_observes_duration() -> None:
     """Every second the plugin GETs its own /health and observes the time taken; no failure is counted."""
-    count0, fail0 = _metric(f"{DURATION}_count"), _metric(FAILURES)
+    count0, fail0 = sample(f"{DURATION}_count"), sample(FAILURES)
     async with run_instance(".:0 {\n health 127.0.0.1:0\n whoami\n}\n"):
-        await _until(lambda: _metric(f"{DURATION}_count") > count0)
-    assert _metric(f"{DURATION}_bucket", le="2.5") > 0
-    assert _metric(FAILURES) == fail0
+        await until(lambda: sample(f"{DURATION}_count") > count0)
+    assert sample(f"{DURATION}_bucket", le="2.5") > 0
+    assert sample(FAILURES) == fail0
 
 
 def test_probe_buckets_are_corednss() -> None:
@@ -65,14 +52,14 @@ async def test_probe_failure_counted() -> None:
         s.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{s.getsockname()[1]}/health"
     h = Health("127.0.0.1:0", 0.0, lambda: url)
-    count0, fail0 = _metric(f"{DURATION}_count"), _metric(FAILURES)
+    count0, fail0 = sample(f"{DURATION}_count"), sample(FAILURES)
     await h.start()
     try:
         assert await h.probe() is False
     finally:
         await h.stop()
-    assert _metric(FAILURES) == fail0 + 1
-    assert _metric(f"{DURATION}_count") >= count0 + 1
+    assert sample(FAILURES) == fail0 + 1
+    assert sample(f"{DURATION}_count") >= count0 + 1
 
 
 def test_one_health_per_address() -> None:
@@ -104,7 +91,7 @@ async def test_lameduck_keeps_serving_until_it_ends(http_get: Get) -> None:
         loop = asyncio.get_running_loop()
         t0 = loop.time()
         stop = asyncio.create_task(inst.runner.stop())
-        await _until(lambda: inst.runner.instance is not None and inst.runner.instance.stopping)
+        await until(lambda: inst.runner.instance is not None and inst.runner.instance.stopping)
         r = await inst.query("example.org", "A")
         assert r.rcode() == dns.rcode.NOERROR
         assert await http_get(port, "/health") == (200, "OK")

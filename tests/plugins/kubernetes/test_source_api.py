@@ -13,13 +13,13 @@ from typing import Any
 import pytest
 from kubernetes_asyncio.config import ConfigException
 
-from kdns.metrics import REGISTRY
 from kdns.plugins.kubernetes import api
 from kdns.plugins.kubernetes.objects import TRIGGER_TIME
 from kdns.plugins.kubernetes.options import KubeOptions
 from kdns.plugins.kubernetes.source import ApiSource, make_source
 from kdns.plugins.kubernetes.store import Store
 from kdns.testing import kubeobjects as ko
+from kdns.testing import sample
 from kdns.testing.kubeapi import KubeAPI
 from kdns.testing.wait import until
 
@@ -66,10 +66,6 @@ async def running(opts: KubeOptions, store: Store | None = None, **kw: Any) -> A
         yield src
     finally:
         await src.stop()
-
-
-def sample(name: str, **labels: str) -> float:
-    return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
 async def test_initial_sync_paginated(kube: KubeAPI, tmp_path: Path) -> None:

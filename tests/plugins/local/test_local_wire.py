@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kdns.plugin import WireStage
 from kdns.plugins.local.plugin import Local
-from kdns.testing.wirecache import Entry, hands_on, reply_bytes, wire_query
+from kdns.testing.wirecache import assert_wire_done_leaves_reply, hands_on, wire_query
 
 NAMES = [
     ("localhost.", "A", True),
@@ -43,11 +42,4 @@ async def test_wire_pass_is_false_exactly_for_names_local_answers(
 
 def test_wire_done_leaves_the_reply() -> None:
     """On a hit local has nothing to add: the reply bytes stay as the cache made them."""
-    h = Local()
-    assert isinstance(h, WireStage)
-    q = wire_query("example.org.", "A")
-    reply = reply_bytes(q, Entry(answer=["example.org. 300 IN A 10.0.0.1"]))
-    assert reply is not None
-    before = bytes(reply)
-    h.wire_done(q, reply, 0)
-    assert bytes(reply) == before
+    assert_wire_done_leaves_reply(Local(), "A", "example.org. 300 IN A 10.0.0.1")

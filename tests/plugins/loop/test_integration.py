@@ -18,14 +18,12 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
-from kdns.config import registry
-from kdns.config.controller import Controller
 from kdns.plugin import Handler
 from kdns.plugins.loop import plugin as loop_plugin
 from kdns.plugins.loop.plugin import Loop
 from kdns.request import Request
-from kdns.testing import FakeUpstream, RunningInstance, free_port, run_instance, until
-from kdns.testing.instance import test_plugin
+from kdns.testing import FakeUpstream, RunningInstance, free_port, require_plugins, run_instance, until
+from kdns.testing.instance import chain_plugin
 from kdns.writer import ResponseWriter
 
 LINE = re.compile(
@@ -87,12 +85,7 @@ class RelayPlugin:
 def relay() -> Iterator[Relay]:
     """Directive ``relay`` (after loop in the chain) bound to the Relay yielded."""
     r = Relay()
-
-    def setup(c: Controller) -> None:
-        c.once()
-        c.add_plugin(lambda nxt: RelayPlugin(r, nxt))
-
-    with test_plugin("relay", setup):
+    with chain_plugin("relay", lambda nxt: RelayPlugin(r, nxt)):
         yield r
 
 
@@ -188,7 +181,7 @@ async def test_reload_probes_again(exits: Exits, relay: Relay, upstream: FakeUps
 
 async def test_forward_self_loop_is_fatal(exits: Exits, caplog: pytest.LogCaptureFixture) -> None:
     """``forward . 127.0.0.1:<own port>``: the loop is found and the exit called, as CoreDNS does."""
-    require("forward")
+    require_plugins("forward")
     port = free_port()
     async with run_instance(f".:{port} {{\n loop\n forward . 127.0.0.1:{port}\n}}\n"):
         await asyncio.wait_for(exits.called.wait(), 5)
@@ -200,18 +193,10 @@ async def test_forward_self_loop_is_fatal(exits: Exits, caplog: pytest.LogCaptur
 
 async def test_forward_to_upstream_is_no_loop(exits: Exits, upstream: FakeUpstream) -> None:
     """``forward`` to a working upstream: the probe is answered, loop goes quiet, no exit."""
-    require("forward")
+    require_plugins("forward")
     async with run_instance(f".:0 {{\n loop\n forward . {upstream.addr}\n}}\n") as inst:
         h = loop_of(inst)
         await until(lambda: h.off)
         assert exits.count == 0
         assert h.seen == 1
         assert any(m.question[0].name.to_text() == h.qname for m in upstream.queried())
-
-
-def require(*plugins: str) -> None:
-    """Skip the test while a plugin it needs is not registered yet (forward and cache land in issue 3)."""
-    registry.load()
-    missing = [p for p in plugins if registry.get(p) is None]
-    if missing:
-        pytest.skip(f"{', '.join(missing)} not installed yet")

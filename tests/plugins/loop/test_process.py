@@ -7,10 +7,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pytest
-
-from kdns.config import registry
-from kdns.testing import free_port
+from kdns.testing import free_port, require_plugins
 
 #: kdns's own CLI with a ``relay`` directive that sends every query back to the listener it came in on
 RELAY_MAIN = textwrap.dedent(
@@ -69,15 +66,7 @@ def test_relay_loop_exits_1(tmp_path: Path) -> None:
 
 def test_forward_loop_exits_1(tmp_path: Path) -> None:
     """``python -m kdns`` with ``forward . 127.0.0.1:<own port>`` exits with status 1 and the loop line."""
-    require("forward")
+    require_plugins("forward")
     port = free_port()
     p = run(["-m", "kdns"], f".:{port} {{\n    loop\n    forward . 127.0.0.1:{port}\n}}\n", tmp_path)
     assert_loop_exit(p, port)
-
-
-def require(*plugins: str) -> None:
-    """Skip the test while a plugin it needs is not registered yet (forward and cache land in issue 3)."""
-    registry.load()
-    missing = [p for p in plugins if registry.get(p) is None]
-    if missing:
-        pytest.skip(f"{', '.join(missing)} not installed yet")

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from kdns.plugin import WireStage
 from kdns.plugins.rewrite.plugin import Rewrite
 from kdns.plugins.rewrite.setup import parse
 from kdns.testing import controller
-from kdns.testing.wirecache import Entry, hands_on, reply_bytes, wire_query
+from kdns.testing.wirecache import assert_wire_done_leaves_reply, hands_on, wire_query
 
 # (rewrite lines, qname, qtype, some rule applies)
 CASES = [
@@ -59,11 +58,8 @@ async def test_wire_pass_is_true_exactly_when_no_rule_applies(
 
 def test_wire_done_leaves_the_reply() -> None:
     """On a hit rewrite has nothing to undo: the reply bytes stay as the cache made them."""
-    h = Rewrite(rules=parse(controller("rewrite name a.example.org b.example.org")).rules)
-    assert isinstance(h, WireStage)
-    q = wire_query("example.org.", "A")
-    reply = reply_bytes(q, Entry(answer=["example.org. 300 IN A 10.0.0.1"]))
-    assert reply is not None
-    before = bytes(reply)
-    h.wire_done(q, reply, 0)
-    assert bytes(reply) == before
+    assert_wire_done_leaves_reply(
+        Rewrite(rules=parse(controller("rewrite name a.example.org b.example.org")).rules),
+        "A",
+        "example.org. 300 IN A 10.0.0.1",
+    )

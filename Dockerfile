@@ -39,7 +39,24 @@ RUN python3 -m venv /opt/venv \
       '    whoami' \
       '}' > /etc/kdns/Corefile
 
-# ---- runtime stage: same base, no build tools, no sources ------------------------------------------------
+# ---- nodelocal target (`--target nodelocal`): the runtime plus ip and iptables for `kdns nodelocal` ------
+# The node-local DaemonSet runs it as root with only NET_ADMIN and NET_BIND_SERVICE (charts/kdns).
+FROM python:3.12-slim AS nodelocal
+
+# hadolint ignore=DL3008
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends iproute2 iptables \
+ && rm -rf /var/lib/apt/lists/*
+COPY --from=build /opt/venv /opt/venv
+COPY --from=build /etc/kdns/Corefile /etc/kdns/Corefile
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["kdns"]
+CMD ["nodelocal", "-localip", "169.254.20.10"]
+
+# ---- runtime stage (the default target): same base, no build tools, no sources ---------------------------
 FROM python:3.12-slim
 
 COPY --from=build /opt/venv /opt/venv

@@ -154,4 +154,12 @@ podman logs "$NAME" 2>&1 | grep -q 'lameduck' || die "no lameduck line in the lo
 [ "$code" = 0 ] || die "exit code $code after podman stop (137 means SIGKILL after the grace period)"
 python3 -c "import sys; sys.exit(not 5 <= $took < 10)" || die "stop took $took s, want 5-10 s (lameduck 5s)"
 step "podman stop: exit 0 after ${took} s"
+
+# 7. the nodelocal target: the same venv plus ip and iptables, which `kdns nodelocal` runs
+podman build -q --pull=never --format docker --build-arg PIP_NO_INDEX=1 --target nodelocal \
+  -t "$IMAGE-nodelocal" . >/dev/null || die "podman build --target nodelocal"
+out=$(podman run --rm --read-only --entrypoint sh "$IMAGE-nodelocal" -c 'ip -V && iptables --version && kdns -version' 2>&1) ||
+  die "nodelocal image: $out"
+grep -q '^iptables v' <<<"$out" && grep -q '^kdns-' <<<"$out" || die "nodelocal image lacks iptables or kdns: $out"
+step "nodelocal target: ip, iptables and kdns present"
 echo "image-check: OK in $((SECONDS - START)) s"

@@ -111,10 +111,12 @@ def test_hadolint_flags_latest_and_shell_form(tmp_path: Path) -> None:
 
 
 def test_multi_stage_on_a_pinned_slim_base() -> None:
-    """Two stages, both FROM python:3.12-slim by tag (never latest or untagged); the runtime copies only the venv."""
+    """Build, nodelocal and runtime stages, all FROM python:3.12-slim by tag (never latest or untagged);
+    the runtime (default target, last) copies only the venv."""
     froms = [s[0].args.split()[0] for s in STAGES]
-    assert froms == ["python:3.12-slim", "python:3.12-slim"]
+    assert froms == ["python:3.12-slim", "python:3.12-slim", "python:3.12-slim"]
     assert STAGES[0][0].args.endswith("AS build")
+    assert STAGES[1][0].args.endswith("AS nodelocal")
     copies = final("COPY")
     assert "--from=build /opt/venv /opt/venv" in copies
     assert all(c.startswith("--from=build ") for c in copies), copies  # no sources in the runtime stage

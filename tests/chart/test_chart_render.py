@@ -371,6 +371,7 @@ def test_node_local(helm: Helm) -> None:
     assert {(None, "NoExecute", "Exists"), (None, "NoSchedule", "Exists")} <= tolerated
     c = container(ds)
     assert c["command"] == ["kdns", "nodelocal"]
+    assert c["image"].endswith("-nodelocal"), "the image target with ip and iptables (Dockerfile)"
     opts = nodelocal_args(c["args"])
     assert opts.local_ips == ["169.254.20.10", "10.96.0.10"]
     assert opts.base_corefile == "/etc/coredns/Corefile.base"

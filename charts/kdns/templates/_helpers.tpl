@@ -64,7 +64,9 @@ annotations:
 {{- end -}}
 
 {{- define "kdns.image" -}}
-{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- $tag := default .Chart.AppVersion .Values.image.tag -}}
+{{- if eq .Values.mode "nodeLocal" -}}{{- $tag = printf "%s%s" $tag .Values.nodeLocal.imageTagSuffix -}}{{- end -}}
+{{- printf "%s:%s" .Values.image.repository $tag -}}
 {{- end -}}
 
 {{- define "kdns.priorityClassName" -}}

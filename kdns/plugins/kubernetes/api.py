@@ -5,7 +5,8 @@ store, then a watch from the list's resourceVersion applies each event. The reso
 carried across reconnects (bookmarks move it too); 410 Gone means relist; any other failure
 reconnects after an exponential backoff with jitter. The generated API functions are called with
 ``_preload_content=False`` and the JSON is read here: kubernetes-asyncio's model classes cost too
-much memory and CPU at tens of thousands of objects.
+much memory and CPU at tens of thousands of objects (and k8sclient imports only the client parts used).
+Once every kind was listed, the memory the list pages took is given back to the system.
 """
 
 from __future__ import annotations
@@ -20,11 +21,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
-from kubernetes_asyncio import client as k8s
-from kubernetes_asyncio import config as k8s_config
 
 from kdns.log import plugin_logger
-from kdns.plugins.kubernetes import metrics, objects
+from kdns.plugins.kubernetes import k8sclient, metrics, objects
+from kdns.plugins.kubernetes.k8sclient import client as k8s
+from kdns.plugins.kubernetes.k8sclient import config as k8s_config
 from kdns.plugins.kubernetes.options import KubeOptions
 from kdns.plugins.kubernetes.store import Object, Store, key_of
 
@@ -201,6 +202,7 @@ class Watcher:
         self.sleep = sleep
         #: objects of other namespaces than ``namespaces`` are not stored
         self.keep = keep
+        events.kinds.add(kind.name)
         #: where the next watch starts
         self.resource_version = ""
         #: list before the next watch (at start and after 410 Gone)
@@ -353,6 +355,10 @@ class Events:
         self.ever_up = False
         self.last_event = 0.0
         self.on_listed: Callable[[], None] = lambda: None
+        #: kinds watched, and those listed once: memory is released once all were
+        self.kinds: set[str] = set()
+        self.listed_kinds: set[str] = set()
+        self.released = False
 
     def failed(self, kind: str, err: BaseException) -> None:
         if not self.down:
@@ -374,6 +380,11 @@ class Events:
 
     def listed(self, kind: str) -> None:
         self.last_event = self.clock()
+        self.listed_kinds.add(kind)
+        if not self.released and self.listed_kinds >= self.kinds:
+            # the first sync parsed every list page: hand the freed memory back before reporting ready
+            self.released = True
+            k8sclient.release_memory()
         self.on_listed()
 
     def slice_changed(self, es: objects.EndpointSlice) -> None:

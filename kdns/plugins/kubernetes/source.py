@@ -13,10 +13,9 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from kubernetes_asyncio import client as k8s
-from kubernetes_asyncio.config.incluster_config import SERVICE_TOKEN_FILENAME
-
 from kdns.plugins.kubernetes import api, metrics
+from kdns.plugins.kubernetes.k8sclient import SERVICE_TOKEN_FILENAME
+from kdns.plugins.kubernetes.k8sclient import client as k8s
 from kdns.plugins.kubernetes.manifests import ManifestError, ManifestSource, load
 from kdns.plugins.kubernetes.options import KubeOptions
 from kdns.plugins.kubernetes.store import Store

@@ -22,6 +22,6 @@ python3 -m venv .venv
 .venv/bin/ruff format --check .
 .venv/bin/mypy
 bash scripts/docs.sh  # documentation site: mkdocs --strict (installs mkdocs into .tools/mkdocs)
-bash scripts/image-check.sh  # Dockerfile: hadolint, then podman build + run (about 2 min cold, 40 s warm)
+bash scripts/image-check.sh  # Dockerfile: hadolint, then podman build + run (about 2 min cold, under 1 min warm)
 bash scripts/chart-tools.sh  # helm, kubernetes-validate, yamllint, checkov for tests/chart (into .tools/)
 .venv/bin/python -m pytest "$@"

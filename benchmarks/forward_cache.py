@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import re
 import resource
 import shutil
@@ -28,12 +27,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import dns.exception
-import dns.message
-import dns.query
+import common
 import dns.version
-
-from kdns.testing import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "out" / "forward_cache"
@@ -84,24 +79,8 @@ class Result:
 
 
 def cpu_seconds(pid: int) -> tuple[float, float]:
-    """(on-CPU, waiting-for-CPU) seconds of ``pid``, its threads and live descendants (nsd forks its workers).
-
-    From /proc/PID/task/TID/schedstat: nanoseconds on a CPU (user and kernel, the same quantity as
-    utime+stime of /proc/PID/stat but measured rather than sampled once per clock tick), then
-    nanoseconds runnable but waiting for a CPU (other processes had them).
-    """
-    run = wait = 0.0
-    try:
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            fields = (task / "schedstat").read_text().split()
-            run += int(fields[0]) / 1e9
-            wait += int(fields[1]) / 1e9
-            for child in (task / "children").read_text().split():
-                r, w = cpu_seconds(int(child))
-                run, wait = run + r, wait + w
-    except (FileNotFoundError, ProcessLookupError):
-        pass
-    return run, wait
+    """(on-CPU, waiting-for-CPU) seconds of ``pid``, its threads and live descendants (nsd forks its workers)."""
+    return common.schedstat(pid, children=True)
 
 
 def machine_ticks() -> tuple[int, int]:
@@ -111,38 +90,8 @@ def machine_ticks() -> tuple[int, int]:
     return total - fields[3] - fields[4], total
 
 
-def wait_answer(host: str, port: int, name: str, proc: subprocess.Popen[bytes], timeout: float = 20) -> None:
-    """Poll with one query until the server answers ``name`` (or it exits, or ``timeout`` passes)."""
-    deadline = time.monotonic() + timeout
-    q = dns.message.make_query(name, "A")
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args!r} exited with {proc.returncode}")
-        try:
-            r = dns.query.udp(q, host, port=port, timeout=0.5)
-        except (dns.exception.Timeout, OSError):
-            time.sleep(0.1)
-            continue
-        if r.answer:
-            return
-        time.sleep(0.1)
-    raise RuntimeError(f"no answer for {name} from {host}:{port} within {timeout}s")
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
 def start(name: str, cmd: list[str], cwd: Path) -> subprocess.Popen[bytes]:
-    log = (OUT / f"{name}.log").open("w")
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=cwd)
-    log.close()
-    return proc
+    return common.start(OUT / f"{name}.log", cmd, cwd)
 
 
 # -- upstream -----------------------------------------------------------------------------------------
@@ -185,13 +134,13 @@ zone:
 
 
 def start_nsd(tmp: Path, names: int) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port(UPSTREAM_HOST)
+    port = common.free_port(UPSTREAM_HOST)
     (tmp / "bench.zone").write_text(zone_text(names))
     conf = tmp / "nsd.conf"
     conf.write_text(nsd_conf(tmp, port))
     subprocess.run(["nsd-checkconf", str(conf)], check=True, capture_output=True)
     proc = start("nsd", ["nsd", "-d", "-c", str(conf)], tmp)
-    wait_answer(UPSTREAM_HOST, port, f"h0.{ZONE}", proc)
+    common.wait_answer(UPSTREAM_HOST, port, f"h0.{ZONE}", proc, timeout=20)
     return proc, port
 
 
@@ -211,22 +160,7 @@ def kdns_corefile(host: str, port: int, upstream: str, capacity: int) -> str:
 
 
 def unbound_conf(tmp: Path, port: int, upstream: str) -> str:
-    return f"""server:
-    interface: {UNBOUND_HOST}
-    port: {port}
-    do-daemonize: no
-    chroot: ""
-    username: ""
-    directory: "{tmp}"
-    pidfile: "{tmp}/unbound.pid"
-    logfile: ""
-    use-syslog: no
-    verbosity: 0
-    do-ip6: no
-    num-threads: 1
-    module-config: "iterator"
-    access-control: 127.0.0.0/8 allow
-    do-not-query-localhost: no
+    forward = f"""    do-not-query-localhost: no
     msg-cache-size: 128m
     rrset-cache-size: 256m
     num-queries-per-thread: 4096
@@ -237,6 +171,7 @@ forward-zone:
 remote-control:
     control-enable: no
 """
+    return common.unbound_server(tmp, UNBOUND_HOST, port) + forward
 
 
 def dnsmasq_conf(tmp: Path, port: int, upstream: str, capacity: int) -> str:
@@ -259,23 +194,21 @@ def start_kdns(
     loop: str, tmp: Path, upstream: tuple[str, int], capacity: int
 ) -> tuple[subprocess.Popen[bytes], str, int]:
     host = KDNS_HOSTS[loop]
-    port = free_port(host)
+    port = common.free_port(host)
     corefile = tmp / f"Corefile.{loop}"
     corefile.write_text(kdns_corefile(host, port, f"{upstream[0]}:{upstream[1]}", capacity))
-    cmd = [sys.executable, "-m", "kdns", "-conf", str(corefile), "-loop", loop, "-quiet"]
-    return start(f"kdns-{loop}", cmd, tmp), host, port
+    return start(f"kdns-{loop}", common.kdns_cmd(corefile, "-loop", loop, "-quiet"), tmp), host, port
 
 
 def start_unbound(tmp: Path, upstream: tuple[str, int]) -> tuple[subprocess.Popen[bytes], str, int]:
-    port = free_port(UNBOUND_HOST)
+    port = common.free_port(UNBOUND_HOST)
     conf = tmp / "unbound.conf"
     conf.write_text(unbound_conf(tmp, port, f"{upstream[0]}@{upstream[1]}"))
-    subprocess.run(["unbound-checkconf", str(conf)], check=True, capture_output=True)
-    return start("unbound", ["unbound", "-d", "-c", str(conf)], tmp), UNBOUND_HOST, port
+    return common.start_unbound(conf, OUT / "unbound.log", tmp), UNBOUND_HOST, port
 
 
 def start_dnsmasq(tmp: Path, upstream: tuple[str, int], capacity: int) -> tuple[subprocess.Popen[bytes], str, int]:
-    port = free_port(DNSMASQ_HOST)
+    port = common.free_port(DNSMASQ_HOST)
     conf = tmp / "dnsmasq.conf"
     conf.write_text(dnsmasq_conf(tmp, port, f"{upstream[0]}#{upstream[1]}", capacity))
     subprocess.run(["dnsmasq", "--test", "-C", str(conf)], check=True, capture_output=True)
@@ -283,13 +216,6 @@ def start_dnsmasq(tmp: Path, upstream: tuple[str, int], capacity: int) -> tuple[
 
 
 # -- dnsperf ------------------------------------------------------------------------------------------
-
-
-def num(pattern: str, text: str) -> float:
-    m = re.search(pattern, text)
-    if m is None:
-        raise RuntimeError(f"dnsperf output has no {pattern!r}:\n{text}")
-    return float(m.group(1))
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -304,24 +230,21 @@ def dnsperf(
     label: str, host: str, port: int, queries: Path, extra: list[str], pids: tuple[int, int], timeout: float
 ) -> Run:
     """One dnsperf run; CPU of the server (pids[0]) and upstream (pids[1]) sampled around it."""
-    cmd = ["dnsperf", "-s", host, "-p", str(port), "-d", str(queries), "-t", "2", *extra]
+    cmd = common.dnsperf_cmd(host, port, queries, extra)
     before = (cpu_seconds(pids[0]), cpu_seconds(pids[1]), resource.getrusage(resource.RUSAGE_CHILDREN))
     m0 = machine_ticks()
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     after = (cpu_seconds(pids[0]), cpu_seconds(pids[1]), resource.getrusage(resource.RUSAGE_CHILDREN))
     m1 = machine_ticks()
-    (OUT / f"dnsperf-{label}.txt").write_text(" ".join(cmd) + "\n" + out.stdout + out.stderr)
-    if out.returncode != 0:
-        raise RuntimeError(f"dnsperf failed for {label}:\n{out.stdout}{out.stderr}")
-    text = out.stdout
+    text = common.dnsperf_output(OUT, label, cmd, out)
     perf_cpu = (after[2].ru_utime + after[2].ru_stime) - (before[2].ru_utime + before[2].ru_stime)
-    runtime = num(r"Run time \(s\):\s+([\d.]+)", text)
+    runtime = common.stat(text, "Run time (s)")
     cpu = after[0][0] - before[0][0]
     run = Run(
-        qps=num(r"Queries per second:\s+([\d.]+)", text),
-        sent=int(num(r"Queries sent:\s+(\d+)", text)),
-        completed=int(num(r"Queries completed:\s+(\d+)", text)),
-        lost=int(num(r"Queries lost:\s+(\d+)", text)),
+        qps=common.stat(text, "Queries per second"),
+        sent=int(common.stat(text, "Queries sent")),
+        completed=int(common.stat(text, "Queries completed")),
+        lost=int(common.stat(text, "Queries lost")),
         runtime=runtime,
         server_cpu=cpu / runtime,
         server_cpu_s=cpu,
@@ -346,11 +269,6 @@ def is_answer(line: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def write_queries(path: Path, names: list[str]) -> Path:
-    path.write_text("".join(f"{n} A\n" for n in names))
-    return path
 
 
 @dataclass
@@ -385,7 +303,7 @@ KINDS = ("hit", "warm", "miss", "lat_hit", "lat_miss")
 
 def warm_up(s: Server, f: Files, upstream_pid: int) -> None:
     """Two passes over the 10k names fill the cache (the second catches any loss in the first)."""
-    wait_answer(s.host, s.port, f"h0.{ZONE}", s.proc)
+    common.wait_answer(s.host, s.port, f"h0.{ZONE}", s.proc, timeout=20)
     for i in (1, 2):
         args = ["-n", "1", "-c", "4", "-q", "50"]
         dnsperf(f"{s.label}-warmup{i}", s.host, s.port, f.warm, args, (s.proc.pid, upstream_pid), 120)
@@ -538,12 +456,6 @@ def targets(kdns: Result | None, unbound: Result | None, dnsmasq: Result | None)
 
 
 def machine() -> str:
-    cpu = "unknown CPU"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-
     def version(cmd: list[str]) -> str:
         try:
             out = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
@@ -551,17 +463,12 @@ def machine() -> str:
             return "?"
         return (out.stdout + out.stderr).strip().splitlines()[0] if (out.stdout + out.stderr).strip() else "?"
 
-    dnsperf_help = subprocess.run(["dnsperf", "-h"], capture_output=True, text=True, timeout=10)
-    dnsperf_version = next(
-        (x for x in (dnsperf_help.stdout + dnsperf_help.stderr).splitlines() if x.startswith("Version ")), "Version ?"
-    )
     parts = [
-        f"{os.cpu_count()} CPUs ({cpu}), Linux {platform.release()}, Python {platform.python_version()}, "
-        f"uvloop {uvloop_version()}, dnspython {dns.version.version}",
+        f"{common.host_facts()}, uvloop {uvloop_version()}, dnspython {dns.version.version}",
         version(["nsd", "-v"]),
         "unbound " + version(["unbound", "-V"]).removeprefix("Version "),
         version(["dnsmasq", "-v"]).split("  Copyright")[0],
-        dnsperf_version.replace("Version", "dnsperf"),
+        (common.dnsperf_version() or "Version ?").replace("Version", "dnsperf"),
     ]
     return "; ".join(parts)
 
@@ -572,11 +479,6 @@ def uvloop_version() -> str:
     except ImportError:
         return "not installed"
     return str(uvloop.__version__)
-
-
-def kdns_plugins() -> str:
-    out = subprocess.run([sys.executable, "-m", "kdns", "-plugins"], capture_output=True, text=True, check=True)
-    return out.stdout
 
 
 def main() -> int:
@@ -603,7 +505,7 @@ def main() -> int:
     servers = a.servers.split(",")
     loops = [x for x in a.loops.split(",") if x]
     if "kdns" in servers:
-        listed = kdns_plugins()
+        listed = common.kdns_plugins()
         if "dns.forward" not in listed or "dns.cache" not in listed:
             print("kdns has no forward/cache plugin yet: running unbound and dnsmasq only", file=sys.stderr)
             servers.remove("kdns")
@@ -618,17 +520,19 @@ def main() -> int:
         rounds = range(a.rounds)
         lat_names = a.rate * a.latency_duration * 2
         files = Files(
-            hit=write_queries(tmp / "hit.txt", [f"h{i}.{ZONE}" for i in range(HIT_NAMES)]),
-            warm=write_queries(tmp / "warm.txt", [f"h{i}.{ZONE}" for i in range(WARM_NAMES)]),
+            hit=common.write_queries(tmp / "hit.txt", [f"h{i}.{ZONE}" for i in range(HIT_NAMES)]),
+            warm=common.write_queries(tmp / "warm.txt", [f"h{i}.{ZONE}" for i in range(WARM_NAMES)]),
             miss=[
-                write_queries(tmp / f"miss{r}.txt", [f"m{i}-r{r}-{run_id}.{MISS}" for i in range(a.miss_names)])
+                common.write_queries(tmp / f"miss{r}.txt", [f"m{i}-r{r}-{run_id}.{MISS}" for i in range(a.miss_names)])
                 for r in rounds
             ],
             miss_latency=[
-                write_queries(tmp / f"misslat{r}.txt", [f"l{i}-r{r}-{run_id}.{MISS}" for i in range(lat_names)])
+                common.write_queries(tmp / f"misslat{r}.txt", [f"l{i}-r{r}-{run_id}.{MISS}" for i in range(lat_names)])
                 for r in rounds
             ],
-            miss_profile=write_queries(tmp / "missprof.txt", [f"p{i}-{run_id}.{MISS}" for i in range(a.miss_names)]),
+            miss_profile=common.write_queries(
+                tmp / "missprof.txt", [f"p{i}-{run_id}.{MISS}" for i in range(a.miss_names)]
+            ),
         )
         nsd, nsd_port = start_nsd(tmp, a.zone_names)
         upstream = (UPSTREAM_HOST, nsd_port)
@@ -656,8 +560,8 @@ def main() -> int:
                         profile_kdns(s, files, a)
         finally:
             for s in servers_up:
-                stop(s.proc)
-            stop(nsd)
+                common.stop(s.proc)
+            common.stop(nsd)
     results = [s.result for s in servers_up]
     kdns = next((r for r in results if r.name.startswith("kdns")), None)
     unbound = next((r for r in results if r.name == "unbound"), None)

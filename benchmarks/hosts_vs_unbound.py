@@ -11,20 +11,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import dns.exception
-import dns.message
-import dns.query
-
-from kdns.testing import free_port
+import common
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "out"
@@ -47,27 +41,6 @@ def records(n: int) -> list[tuple[str, str]]:
     return [(f"host{i}.{ZONE}", f"10.0.{i // 256}.{i % 256}") for i in range(n)]
 
 
-def wait_answer(host: str, port: int, name: str, proc: subprocess.Popen[bytes], timeout: float = 15) -> None:
-    """Poll with one query until the server answers ``name`` (or it exits, or ``timeout`` passes)."""
-    deadline = time.monotonic() + timeout
-    q = dns.message.make_query(name, "A")
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        try:
-            r = dns.query.udp(q, host, port=port, timeout=0.5)
-        except (dns.exception.Timeout, OSError):
-            continue
-        if r.answer or r.additional:
-            return
-    raise RuntimeError(f"no answer from {host}:{port} within {timeout}s")
-
-
-def kdns_plugins() -> str:
-    out = subprocess.run([sys.executable, "-m", "kdns", "-plugins"], capture_output=True, text=True, check=True)
-    return out.stdout
-
-
 def kdns_corefile(port: int, recs: list[tuple[str, str]], plugin: str, bind: bool) -> str:
     lines = [f"{ZONE}:{port} {{"]
     if bind:
@@ -84,98 +57,60 @@ def kdns_corefile(port: int, recs: list[tuple[str, str]], plugin: str, bind: boo
 
 def unbound_conf(tmp: Path, port: int, recs: list[tuple[str, str]]) -> str:
     data = "\n".join(f'    local-data: "{name} 3600 IN A {ip}"' for name, ip in recs)
-    return f"""server:
-    interface: {UNBOUND_HOST}
-    port: {port}
-    do-daemonize: no
-    chroot: ""
-    username: ""
-    directory: "{tmp}"
-    pidfile: "{tmp}/unbound.pid"
-    logfile: ""
-    use-syslog: no
-    verbosity: 0
-    do-ip6: no
-    num-threads: 1
-    module-config: "iterator"
-    access-control: 127.0.0.0/8 allow
-    local-zone: "{ZONE}" static
+    local = f"""    local-zone: "{ZONE}" static
 {data}
 remote-control:
     control-enable: no
 """
+    return common.unbound_server(tmp, UNBOUND_HOST, port) + local
 
 
 def dnsperf(host: str, port: int, queries: Path, args: argparse.Namespace, label: str) -> Result:
-    cmd = ["dnsperf", "-s", host, "-p", str(port), "-d", str(queries), "-l", str(args.duration)]
-    cmd += ["-c", str(args.clients), "-q", str(args.outstanding), "-t", "2"]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=args.duration + 60)
-    (OUT / f"dnsperf-{label}.txt").write_text(out.stdout + out.stderr)
-    if out.returncode != 0:
-        raise RuntimeError(f"dnsperf failed for {label}:\n{out.stdout}{out.stderr}")
-    return parse_dnsperf(label, out.stdout)
+    load = ["-l", str(args.duration), "-c", str(args.clients), "-q", str(args.outstanding)]
+    cmd = common.dnsperf_cmd(host, port, queries, load)
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=args.duration + 60)
+    return parse_dnsperf(label, common.dnsperf_output(OUT, label, cmd, done))
 
 
 def parse_dnsperf(label: str, text: str) -> Result:
-    def num(pattern: str) -> float:
-        m = re.search(pattern, text)
-        if m is None:
-            raise RuntimeError(f"dnsperf output has no {pattern!r}:\n{text}")
-        return float(m.group(1))
-
     return Result(
         label,
-        qps=num(r"Queries per second:\s+([\d.]+)"),
-        avg_ms=num(r"Average Latency \(s\):\s+([\d.]+)") * 1000,
-        stddev_ms=num(r"Latency StdDev \(s\):\s+([\d.]+)") * 1000,
-        lost=int(num(r"Queries lost:\s+(\d+)")),
-        sent=int(num(r"Queries sent:\s+(\d+)")),
+        qps=common.stat(text, "Queries per second"),
+        avg_ms=common.stat(text, "Average Latency (s)") * 1000,
+        stddev_ms=common.stat(text, "Latency StdDev (s)") * 1000,
+        lost=int(common.stat(text, "Queries lost")),
+        sent=int(common.stat(text, "Queries sent")),
     )
 
 
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
 def run_kdns(loop: str, tmp: Path, recs: list[tuple[str, str]], queries: Path, args: argparse.Namespace) -> Result:
-    listed = kdns_plugins()
+    listed = common.kdns_plugins()
     plugin = "hosts" if "dns.hosts" in listed else "whoami"
-    port = free_port(KDNS_HOST)
+    port = common.free_port(KDNS_HOST)
     corefile = tmp / f"Corefile.{loop}"
     corefile.write_text(kdns_corefile(port, recs, plugin, bind="dns.bind" in listed))
-    log = (OUT / f"kdns-{loop}.log").open("w")
-    cmd = [sys.executable, "-m", "kdns", "-conf", str(corefile), "-loop", loop, "-quiet"]
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=tmp)
+    proc = common.start(OUT / f"kdns-{loop}.log", common.kdns_cmd(corefile, "-loop", loop, "-quiet"), tmp)
     try:
-        wait_answer(KDNS_HOST, port, recs[0][0], proc)
+        common.wait_answer(KDNS_HOST, port, recs[0][0], proc, timeout=15)
         r = dnsperf(KDNS_HOST, port, queries, args, f"kdns-{loop}")
         r.name = f"kdns {plugin} ({loop})"
         return r
     finally:
-        stop(proc)
-        log.close()
+        common.stop(proc)
 
 
 def run_unbound(tmp: Path, recs: list[tuple[str, str]], queries: Path, args: argparse.Namespace) -> Result:
-    port = free_port(UNBOUND_HOST)
+    port = common.free_port(UNBOUND_HOST)
     conf = tmp / "unbound.conf"
     conf.write_text(unbound_conf(tmp, port, recs))
-    subprocess.run(["unbound-checkconf", str(conf)], check=True, capture_output=True)
-    log = (OUT / "unbound.log").open("w")
-    proc = subprocess.Popen(["unbound", "-d", "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT)
+    proc = common.start_unbound(conf, OUT / "unbound.log")
     try:
-        wait_answer(UNBOUND_HOST, port, recs[0][0], proc)
+        common.wait_answer(UNBOUND_HOST, port, recs[0][0], proc, timeout=15)
         r = dnsperf(UNBOUND_HOST, port, queries, args, "unbound")
         r.name = "unbound (local-data)"
         return r
     finally:
-        stop(proc)
-        log.close()
+        common.stop(proc)
 
 
 def main() -> int:
@@ -195,8 +130,7 @@ def main() -> int:
     results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="kdns-bench-") as d:
         tmp = Path(d)
-        queries = tmp / "queries.txt"
-        queries.write_text("".join(f"{name} A\n" for name, _ in recs))
+        queries = common.write_queries(tmp / "queries.txt", [name for name, _ in recs])
         base = run_unbound(tmp, recs, queries, args)
         for loop in args.loops.split(","):
             results.append(run_kdns(loop, tmp, recs, queries, args))

@@ -22,8 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import platform
 import random
 import re
 import resource
@@ -41,13 +39,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+import common
 import dns.exception
 import dns.message
 import dns.query
 import dns.rdatatype
 import dns.rrset
 
-from kdns.testing import FakeUpstream, free_port
+from kdns.testing import FakeUpstream
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "out" / "k8s_scale"
@@ -271,45 +270,13 @@ class Api:
 # -- processes and measurements ------------------------------------------------------------------------
 
 
-def status_kb(pid: int, key: str) -> int:
-    """A ``kB`` field of /proc/PID/status (VmRSS, VmHWM), 0 when gone."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    except (FileNotFoundError, ProcessLookupError):
-        pass
-    return 0
-
-
 def cpu_seconds(pid: int) -> float:
     """Seconds ``pid`` (all threads) spent on a CPU, from /proc/PID/task/*/schedstat."""
-    total = 0.0
-    try:
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            total += int((task / "schedstat").read_text().split()[0]) / 1e9
-    except (FileNotFoundError, ProcessLookupError):
-        pass
-    return total
+    return common.schedstat(pid)[0]
 
 
 def start_kdns(name: str, corefile: Path) -> subprocess.Popen[bytes]:
-    log = (OUT / f"{name}.log").open("w")
-    cmd = [sys.executable, "-m", "kdns", "-conf", str(corefile)]
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=corefile.parent)
-    log.close()
-    return proc
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    return common.start(OUT / f"{name}.log", common.kdns_cmd(corefile), corefile.parent)
 
 
 def check_alive(proc: subprocess.Popen[bytes], what: str) -> None:
@@ -376,34 +343,22 @@ class Perf:
         return self.qps / self.server_cpu if self.server_cpu > 0 else 0.0
 
 
-def num(pattern: str, text: str) -> float:
-    m = re.search(pattern, text)
-    return float(m.group(1)) if m else 0.0
-
-
 def dnsperf(label: str, port: int, queries: Path, extra: list[str], pid: int, timeout: float) -> Perf:
-    cmd = ["dnsperf", "-s", HOST, "-p", str(port), "-d", str(queries), "-t", "2", *extra]
+    cmd = common.dnsperf_cmd(HOST, port, queries, extra)
     c0, t0 = cpu_seconds(pid), time.monotonic()
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     wall = time.monotonic() - t0
     c1 = cpu_seconds(pid)
-    (OUT / f"dnsperf-{label}.txt").write_text(" ".join(cmd) + "\n" + out.stdout + out.stderr)
-    if out.returncode != 0:
-        raise RuntimeError(f"dnsperf failed for {label}:\n{out.stdout}{out.stderr}")
-    m = re.search(r"Response codes:\s+(.*)", out.stdout)
+    text = common.dnsperf_output(OUT, label, cmd, out)
+    m = re.search(r"Response codes:\s+(.*)", text)
     return Perf(
-        qps=num(r"Queries per second:\s+([\d.]+)", out.stdout),
-        sent=int(num(r"Queries sent:\s+(\d+)", out.stdout)),
-        lost=int(num(r"Queries lost:\s+(\d+)", out.stdout)),
+        qps=common.stat(text, "Queries per second", 0.0),
+        sent=int(common.stat(text, "Queries sent", 0.0)),
+        lost=int(common.stat(text, "Queries lost", 0.0)),
         wall=wall,
         server_cpu=(c1 - c0) / wall,
         rcodes=m.group(1).strip() if m else "",
     )
-
-
-def write_queries(path: Path, names: list[str]) -> Path:
-    path.write_text("".join(f"{n} A\n" for n in names))
-    return path
 
 
 # -- the runs ------------------------------------------------------------------------------------------
@@ -488,15 +443,15 @@ def baseline(lt: LoopThread, tmp: Path, a: argparse.Namespace, res: Results) -> 
         return reply
 
     up = lt.run(FakeUpstream(handler=handle).start())
-    port = free_port(HOST)
+    port = common.free_port(HOST)
     cf = tmp / "Corefile.forward"
     cf.write_text(corefile_forward(port, up.addr))
     (OUT / "kdns-forward-cache.Corefile").write_text(cf.read_text())
     proc = start_kdns("kdns-forward-cache", cf)
     try:
         names = [f"h{i}.{BENCH_ZONE}" for i in range(a.services)]
-        hit = write_queries(tmp / "hit.txt", names[:HIT_NAMES])
-        warm = write_queries(tmp / "warm.txt", names)
+        hit = common.write_queries(tmp / "hit.txt", names[:HIT_NAMES])
+        warm = common.write_queries(tmp / "warm.txt", names)
         deadline = time.monotonic() + 30
         while not addresses(ask(port, names[0])):
             check_alive(proc, "at startup")
@@ -510,7 +465,7 @@ def baseline(lt: LoopThread, tmp: Path, a: argparse.Namespace, res: Results) -> 
         res.warm_qps = dnsperf("forward-cache-warm10k", port, warm, load, proc.pid, a.duration + 60)
         check_alive(proc, "during the forward+cache runs")
     finally:
-        stop(proc)
+        common.stop(proc)
         lt.run(up.stop())
 
 
@@ -575,7 +530,7 @@ class Kdns:
 
     def __init__(self, label: str, tmp: Path, kc: Path, v: Variant) -> None:
         self.label = label
-        self.port, self.mport, rport = free_port(HOST), free_port(HOST), free_port(HOST)
+        self.port, self.mport, rport = common.free_port(HOST), common.free_port(HOST), common.free_port(HOST)
         self.rport = rport
         cf = tmp / f"Corefile.{label}"
         cf.write_text(corefile_k8s(self.port, self.mport, rport, kc, v))
@@ -587,13 +542,13 @@ class Kdns:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        stop(self.proc)
+        common.stop(self.proc)
 
     def wait_synced(self, timeout: float) -> float:
         return wait_ready(self.proc, self.rport, timeout) - self.t0
 
     def rss_mb(self, key: str = "VmRSS") -> float:
-        return status_kb(self.proc.pid, key) / 1024
+        return common.status_kb(self.proc.pid, key) / 1024
 
     def metrics(self) -> str:
         try:
@@ -625,7 +580,7 @@ def k8s_run(api: Api, c: Cluster, tmp: Path, kc: Path, a: argparse.Namespace, v:
             want = {c.services[i]["spec"]["clusterIP"]} if not c.headless(i) else None
             if not got or (want is not None and got != want):
                 raise RuntimeError(f"after sync {c.qname(i)} answered {got}, expected {want or 'endpoints'}")
-        names = write_queries(tmp / "services.txt", [c.qname(i) for i in range(len(c.services))])
+        names = common.write_queries(tmp / "services.txt", [c.qname(i) for i in range(len(c.services))])
         dnsperf(f"{k.label}-warmup", k.port, names, ["-n", "1", "-c", "4", "-q", "50"], k.proc.pid, 120)
         text = k.metrics()
         before = metric_sum(text, "coredns_cache_hits_total"), metric_sum(text, "coredns_cache_requests_total")
@@ -704,17 +659,7 @@ def report(res: Results) -> str:
 
 
 def machine() -> str:
-    cpu = "unknown CPU"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    help_text = subprocess.run(["dnsperf", "-h"], capture_output=True, text=True, timeout=10)
-    version = next((x for x in (help_text.stdout + help_text.stderr).splitlines() if x.startswith("Version ")), "")
-    return (
-        f"{os.cpu_count()} CPUs ({cpu}), Linux {platform.release()}, Python {platform.python_version()}, "
-        f"{version.replace('Version', 'dnsperf').strip()}"
-    )
+    return f"{common.host_facts()}, {common.dnsperf_version().replace('Version', 'dnsperf').strip()}"
 
 
 def issue3_hit() -> float | None:
@@ -751,8 +696,7 @@ def main() -> int:
     if shutil.which("dnsperf") is None:
         print("dnsperf is not installed (apt-get install dnsperf)", file=sys.stderr)
         return 1
-    listed = subprocess.run([sys.executable, "-m", "kdns", "-plugins"], capture_output=True, text=True).stdout
-    if "dns.kubernetes" not in listed:
+    if "dns.kubernetes" not in common.kdns_plugins():
         print("kdns has no kubernetes plugin (python -m kdns -plugins)", file=sys.stderr)
         return 1
     OUT.mkdir(parents=True, exist_ok=True)

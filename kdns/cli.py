@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import os
 import platform
 import signal
@@ -196,6 +197,9 @@ async def _serve(runner: Runner, pidfile: str | None, quiet: bool) -> int:
         await runner.stop()
         return 1
     started.set()
+    # what import and setup made lives as long as the process: keep the collector from walking it again
+    gc.collect()
+    gc.freeze()
     if pidfile:
         try:
             with open(pidfile, "w") as f:

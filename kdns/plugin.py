@@ -24,7 +24,10 @@ __all__ = [
     "PluginFactory",
     "Ready",
     "WireCache",
+    "WireForward",
+    "WireSkip",
     "WireStage",
+    "WireStore",
     "client_wrote",
     "next_or_failure",
 ]
@@ -68,6 +71,30 @@ class WireCache(Protocol):
     """A cache that can answer a WireQuery from stored bytes: (reply, rcode) or None on a miss."""
 
     def wire_lookup(self, q: WireQuery) -> tuple[bytearray, int] | None: ...
+
+
+@runtime_checkable
+class WireStore(Protocol):
+    """A WireCache that can also take an upstream's reply to a missed query (the cache-miss path):
+    it stores it as the full path would and gives the client's reply bytes and rcode, or None when
+    the full path must do that."""
+
+    def wire_store(self, q: WireQuery, data: bytes) -> tuple[bytearray, int] | None: ...
+
+
+@runtime_checkable
+class WireSkip(Protocol):
+    """A plugin after *cache* that the cache-miss path may step over: ``wire_skip`` is True when the
+    plugin would only hand ``q`` to the next one."""
+
+    def wire_skip(self, q: WireQuery) -> bool: ...
+
+
+@runtime_checkable
+class WireForward(Protocol):
+    """A plugin that can send a missed query upstream from the wire path (see kdns.plugins.forward.wire)."""
+
+    def wire_forward(self, q: WireQuery) -> bool: ...
 
 
 _NOT_WRITTEN = frozenset({dns.rcode.SERVFAIL, dns.rcode.REFUSED, dns.rcode.FORMERR, dns.rcode.NOTIMP})

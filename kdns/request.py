@@ -38,6 +38,7 @@ class Request:
         "remote",
         "server",
         "size",
+        "upstream",
         "view",
         "wire_len",
         "zone",
@@ -64,6 +65,8 @@ class Request:
         #: name of the handler running now; the metrics plugin reads it to label who wrote the reply
         self.plugin = ""
         self.wire_len = wire_len
+        #: an upstream's reply to this query already in hand (the wire path got it; forward uses it once)
+        self.upstream: bytes | None = None
         self.family = socket.AF_INET6 if ":" in remote[0] else socket.AF_INET
         if msg.question:
             q = msg.question[0]

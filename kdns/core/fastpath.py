@@ -1,23 +1,31 @@
-"""The cache-hit path: answer from wire bytes without a task, a Request or dnspython objects.
+"""The wire path: answer from bytes without a task, a Request or dnspython objects.
 
 A route gets a ``FastPath`` when its chain has a *cache* and every plugin before the cache can take
 part at wire level (``kdns.plugin.WireStage``): each ``wire_pass`` may send the query to the full
 path, the cache's ``wire_lookup`` gives the reply bytes, and each ``wire_done`` observes (or,
 like *loadbalance*, reorders) the reply, innermost first. Anything unusual returns None and the
 query takes the full path, which gives the same answer.
+
+A cache miss stays on this path too when the plugins after the cache step aside for the query
+(``WireSkip``) up to a *forward* (``WireForward``) that can send it at once: ``answer`` returns
+``PENDING``, and the upstream's reply comes back to ``miss_reply``, which stores it in the cache,
+runs the ``wire_done`` stages and sends it through the query's ``client`` (its transport). A
+reply the cache cannot take at wire level, a timeout or an upstream error hands the query to the
+full path (``Client.full``), with the reply in hand when there is one.
 """
 
 from __future__ import annotations
 
+import re
 import socket
 import struct
 import time
 from collections.abc import Sequence
-from typing import final
+from typing import Any, Protocol, final
 
 from kdns.log import logger
 from kdns.pkg.wireformat import CD, DO, HEADER, MAX_WIRE, OPT, QUESTION, RR
-from kdns.plugin import WireCache, WireStage
+from kdns.plugin import WireCache, WireForward, WireSkip, WireStage, WireStore
 
 log = logger("server")
 
@@ -31,12 +39,15 @@ class WireQuery:
     """Header, question and EDNS facts of a plain query, read straight from its bytes."""
 
     __slots__ = (
+        "addr",
         "cd",
+        "client",
         "do",
         "edns",
         "family",
         "flags",
         "id",
+        "path",
         "payload",
         "proto",
         "qclass",
@@ -50,6 +61,7 @@ class WireQuery:
         "start",
         "view",
         "wire",
+        "writer",
         "zone",
     )
 
@@ -77,6 +89,27 @@ class WireQuery:
     zone: str
     view: str
     start: float
+    #: the plugin that wrote the reply, for metrics ("" on a cache hit: the cache)
+    writer: str
+    #: the client's address as its transport gives it, and the transport that answers a pending miss
+    addr: Any
+    client: Client
+    #: the route's wire path, once the query is pending on a miss
+    path: FastPath
+
+
+class Client(Protocol):
+    """The transport side of a query left pending on a miss."""
+
+    def reply(self, q: WireQuery, out: bytearray) -> None:
+        """Send the reply."""
+
+    def full(self, q: WireQuery, upstream: bytes | None) -> None:
+        """Answer the query through the full path; ``upstream`` is the upstream's reply if it came."""
+
+
+#: what ``FastPath.answer`` returns for a miss that was sent upstream (its reply is sent later)
+PENDING = bytearray()
 
 
 def parse(wire: bytes, remote: tuple[str, int], proto: str) -> WireQuery | None:
@@ -138,55 +171,117 @@ def parse(wire: bytes, remote: tuple[str, int], proto: str) -> WireQuery | None:
     q.proto = proto
     q.family = socket.AF_INET6 if ":" in remote[0] else socket.AF_INET
     q.view = ""
+    q.writer = ""
     q.start = time.monotonic()
     return q
+
+
+#: labels joined by dots that need no escaping in presentation form (printable ASCII but ``"\();@$``)
+_PLAIN = re.compile(rb"[!#%&\'*-:<-?A-\[\]-~]+")
 
 
 def _text(qkey: bytes) -> str | None:
     """'example.org.' from a wire name; None for labels that need escaping (the full path does those)."""
     if qkey == b"\x00":
         return "."
-    parts = []
+    if 46 in qkey:
+        return None  # a dot inside a label (or a 46-octet label): leave it to the full path
+    dotted = bytearray(qkey)
     i = 0
-    while qkey[i]:
-        n = qkey[i]
-        label = qkey[i + 1 : i + 1 + n]
-        if not all(33 <= c < 127 and c not in b'."\\();@$' for c in label):
-            return None
-        parts.append(label.decode("ascii"))
+    while n := dotted[i]:
+        dotted[i] = 46
         i += n + 1
-    return ".".join(parts) + "."
+    body = bytes(dotted[1:-1])
+    if _PLAIN.fullmatch(body) is None:
+        return None
+    return body.decode("ascii") + "."
 
 
 @final
 class FastPath:
-    """The wire-level stages of one route, and its cache."""
+    """The wire-level stages of one route, its cache, and what a miss can step over to reach a forward."""
 
-    __slots__ = ("cache", "stages", "stages_rev")
+    __slots__ = ("after", "cache", "failed", "forward", "stages", "stages_rev", "store")
 
-    def __init__(self, stages: Sequence[WireStage], cache: WireCache) -> None:
+    def __init__(
+        self,
+        stages: Sequence[WireStage],
+        cache: WireCache,
+        miss: tuple[WireStore, Sequence[WireSkip], WireForward] | None = None,
+    ) -> None:
         self.stages = tuple(stages)
         self.stages_rev = tuple(reversed(self.stages))
         self.cache = cache
+        #: the miss path: the cache again (as a store), the plugins it steps over, the forward
+        self.store: WireStore | None = None
+        self.after: tuple[WireSkip, ...] = ()
+        self.forward: WireForward | None = None
+        if miss is not None:
+            self.store, after, self.forward = miss
+            self.after = tuple(after)
+        self.failed = False
 
     def answer(self, q: WireQuery) -> bytearray | None:
+        """The reply to a hit, ``PENDING`` for a miss sent upstream, or None: the full path answers."""
         for st in self.stages:
             if not st.wire_pass(q):
                 return None
         hit = self.cache.wire_lookup(q)
         if hit is None:
-            return None
+            fwd = self.forward
+            if fwd is None:
+                return None
+            for a in self.after:
+                if not a.wire_skip(q):
+                    return None
+            q.path = self
+            return PENDING if fwd.wire_forward(q) else None
         reply, rcode = hit
         for st in self.stages_rev:
             st.wire_done(q, reply, rcode)
         return reply
 
+    def miss_reply(self, q: WireQuery, data: bytes) -> None:
+        """The upstream's reply to a pending miss: cache it and answer, or leave both to the full path."""
+        try:
+            assert self.store is not None
+            out = self.store.wire_store(q, data)
+            if out is None or len(out[0]) > q.size:  # too big: the full path truncates
+                q.client.full(q, data)
+                return
+            reply, rcode = out
+            q.writer = getattr(self.forward, "name", "")
+            for st in self.stages_rev:
+                st.wire_done(q, reply, rcode)
+        except Exception:
+            if not self.failed:  # log once; the full path still answers
+                self.failed = True
+                log.exception("cache-miss path failed; using the full path")
+            q.client.full(q, data)
+            return
+        q.client.reply(q, reply)
+
+    def miss_failed(self, q: WireQuery, data: bytes | None) -> None:
+        """No reply the wire path can use (timeout, upstream error), or one forward must judge (``data``)."""
+        q.client.full(q, data)
+
 
 def build(handlers: Sequence[object]) -> FastPath | None:
-    """A FastPath for a chain (handlers in order), or None when it has no cache or a stage cannot join."""
+    """A FastPath for a chain (handlers in order), or None when it has no cache or a stage cannot join.
+
+    The miss path joins when every plugin between the cache and the first *forward* can step aside.
+    """
     stages: list[WireStage] = []
-    for h in handlers:
+    for i, h in enumerate(handlers):
         if isinstance(h, WireCache):
+            after: list[WireSkip] = []
+            for a in handlers[i + 1 :] if isinstance(h, WireStore) else ():
+                if isinstance(a, WireForward):
+                    assert isinstance(h, WireStore)
+                    return FastPath(stages, h, (h, after, a))
+                if not isinstance(a, WireSkip):
+                    break
+                after.append(a)
             return FastPath(stages, h)
         if not isinstance(h, WireStage):
             return None

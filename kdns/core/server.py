@@ -12,7 +12,7 @@ import dns.rdatatype
 
 from kdns import metrics
 from kdns.core import fastpath
-from kdns.core.fastpath import FastPath
+from kdns.core.fastpath import Client, FastPath
 from kdns.errors import PluginError
 from kdns.log import logger
 from kdns.plugin import Handler, client_wrote
@@ -22,6 +22,8 @@ from kdns.writer import ResponseWriter
 log = logger("server")
 #: plugins that may answer classes other than IN
 ANY_CLASS = frozenset({"chaos", "forward", "proxy"})
+#: names whose route the wire path remembers
+ROUTES_MAX = 8192
 
 
 class Route:
@@ -49,6 +51,10 @@ class Server:
         #: answers cache hits from bytes (None when no route has a cache-hit path)
         self.fast = self._fast if any(r.fast is not None for r in routes.values()) else None
         self._fast_failed = False
+        #: qname -> route, for the wire path (bounded; DS queries are not remembered)
+        self._routes: dict[str, Route | None] = {}
+        #: the route of every name when the root zone is the only one
+        self._only = routes["."] if list(routes) == ["."] else None
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -69,17 +75,33 @@ class Server:
             name = name[i + 1 :] or "."
         return found
 
-    def _fast(self, wire: bytes, remote: tuple[str, int], proto: str) -> bytearray | None:
-        """The reply to a cache hit, straight from bytes; None sends the query down the full path."""
+    def _fast(self, wire: bytes, remote: tuple[str, int], proto: str, client: Client, addr: object) -> bytearray | None:
+        """The reply to a cache hit, straight from bytes; ``fastpath.PENDING`` when a miss went upstream
+        (``client`` sends its reply later, to ``addr``); None sends the query down the full path."""
         try:
             q = fastpath.parse(wire, remote, proto)
             if q is None or q.qclass != 1:
                 return None
-            r = self.route(q.qname, q.qtype)
+            qname = q.qname
+            r: Route | None
+            if self._only is not None:
+                r = self._only
+            elif q.qtype == dns.rdatatype.DS:
+                r = self.route(qname, q.qtype)
+            else:
+                memo = self._routes
+                r = memo.get(qname)
+                if r is None:
+                    r = self.route(qname, q.qtype)
+                    if len(memo) >= ROUTES_MAX:
+                        memo.clear()
+                    memo[qname] = r
             if r is None or r.fast is None:
                 return None
             q.server = self.label
             q.zone = r.zone
+            q.client = client
+            q.addr = addr
             return r.fast.answer(q)
         except Exception:
             if not self._fast_failed:  # log once; the full path still answers

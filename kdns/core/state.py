@@ -54,6 +54,8 @@ class ListenerState:
         self.dropped = 0
         #: False once the listener is stopping: new queries are ignored
         self.accepting = True
+        #: cache misses waiting for an upstream on the wire path (no task of their own)
+        self.pending = 0
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -64,9 +66,20 @@ class ListenerState:
         task.add_done_callback(self._done)
         return task
 
+    def hold(self) -> None:
+        """A miss went upstream on the wire path: count it as in flight."""
+        self.pending += 1
+        self._idle.clear()
+
+    def release(self) -> None:
+        """A pending miss was answered (or handed to a task)."""
+        self.pending -= 1
+        if not self.pending and not self.tasks:
+            self._idle.set()
+
     def _done(self, task: asyncio.Task[None]) -> None:
         self.tasks.discard(task)
-        if not self.tasks:
+        if not self.tasks and not self.pending:
             self._idle.set()
         if not task.cancelled() and (exc := task.exception()) is not None:
             log.error("query task failed: %r", exc)
@@ -77,6 +90,7 @@ class ListenerState:
             async with asyncio.timeout(timeout):
                 await self._idle.wait()
         except TimeoutError:
-            log.warning("%d queries still in flight after %.1fs: cancelled", len(self.tasks), timeout)
+            n = len(self.tasks) + self.pending
+            log.warning("%d queries still in flight after %.1fs: cancelled", n, timeout)
             for t in list(self.tasks):
                 t.cancel()

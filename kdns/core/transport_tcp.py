@@ -20,6 +20,7 @@ from typing import cast
 import dns.message
 import dns.rcode
 
+from kdns.core.fastpath import PENDING, WireQuery
 from kdns.core.state import ListenerState, plain_addr
 from kdns.core.wire import PARSE_ERRORS, finalize, header_reply, parse_query, precheck
 from kdns.request import Request
@@ -197,7 +198,11 @@ class TCPProtocol(asyncio.Protocol):
     def _frame(self, frame: bytes) -> None:
         server = self.state.server
         if server is not None and server.fast is not None:
-            out = server.fast(frame, self.remote, "tcp")
+            out = server.fast(frame, self.remote, "tcp", self, None)
+            if out is PENDING:
+                self.inflight += 1  # a miss sent upstream: ``reply`` sends its answer
+                self.state.hold()
+                return
             if out is not None:
                 self.send(bytes(out))  # a cache hit, answered from bytes
                 return
@@ -214,16 +219,41 @@ class TCPProtocol(asyncio.Protocol):
             if (reply := header_reply(frame, dns.rcode.FORMERR)) is not None:
                 self.send(reply)
             return
+        self.inflight += 1
+        self._serve(msg, frame, None)
+
+    def _serve(self, msg: dns.message.Message, frame: bytes, upstream: bytes | None) -> None:
+        """Answer a query (counted in ``inflight``) through the full path, in a task."""
         state = self.state
         server = state.server
         if server is None:
+            self._answered(None)
             return
         req = Request(msg, remote=self.remote, local=self.local, proto="tcp", wire_len=len(frame))
-        self.inflight += 1
+        req.upstream = upstream
         task = state.spawn(server.serve(TCPWriter(self, req), req))
         task.add_done_callback(self._answered)
 
-    def _answered(self, _: asyncio.Task[None]) -> None:
+    # -- a pending miss of the wire path ------------------------------------------------
+
+    def reply(self, q: WireQuery, out: bytearray) -> None:
+        self.state.release()
+        self.send(bytes(out))
+        self._answered(None)
+
+    def full(self, q: WireQuery, upstream: bytes | None) -> None:
+        self.state.release()
+        if self.transport is None:  # the client hung up meanwhile
+            self._answered(None)
+            return
+        try:
+            msg = parse_query(q.wire)
+        except PARSE_ERRORS:
+            self._answered(None)
+            return
+        self._serve(msg, q.wire, upstream)
+
+    def _answered(self, _: asyncio.Task[None] | None) -> None:
         self.inflight -= 1
         if self.transport is None:
             return

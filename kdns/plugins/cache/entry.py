@@ -44,6 +44,8 @@ class Entry:
         "hits",
         "kind",
         "last",
+        "patched",
+        "patched_ttl",
         "qend",
         "rcode",
         "refresh",
@@ -70,6 +72,9 @@ class Entry:
         self.last = float("-inf")
         #: the background refresh in flight for this entry (one at a time), if any
         self.refresh: asyncio.Task[None] | None = None
+        #: ``wire`` with every TTL set to ``patched_ttl``, made at the first hit of that TTL
+        self.patched: bytes | None = None
+        self.patched_ttl = -1
 
     def remaining(self, now: float) -> int:
         """Whole seconds of TTL left at ``now`` (zero or negative once expired)."""
@@ -81,17 +86,22 @@ class Entry:
         AA is set (as CoreDNS does for cached replies); AD is kept only when ``ad_ok`` (the query
         had DO or AD); RA and the rcode come from the stored reply.
         """
-        out = bytearray(self.wire)
+        if ttl == self.patched_ttl and self.patched is not None:
+            out = bytearray(self.patched)
+        else:
+            out = bytearray(self.wire)
+            if self.ttls:
+                t = U32.pack(ttl)
+                for off in self.ttls:
+                    out[off : off + 4] = t
+            self.patched = bytes(out)
+            self.patched_ttl = ttl
         stored = self.flags
         flags = QR | AA | (qflags & (OPCODE | RD | CD)) | (stored & (RA | 0xF))
         if ad_ok:
             flags |= stored & AD
         _FLAGS.pack_into(out, 0, qid, flags)
         out[12 : self.qend] = question
-        if self.ttls:
-            t = U32.pack(ttl)
-            for off in self.ttls:
-                out[off : off + 4] = t
         return out
 
 

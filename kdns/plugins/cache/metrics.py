@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, final
 
 from prometheus_client import Gauge
@@ -71,6 +72,13 @@ class _Lazy:
         if s is None:
             s = self.series = self.metric.labels(*self.labels)
         s.set(value)
+
+    def track(self, fn: Callable[[], float]) -> None:
+        """Make the series a gauge read from ``fn`` at every scrape (nothing to set per event)."""
+        s = self.series
+        if s is None:
+            s = self.series = self.metric.labels(*self.labels)
+        s.set_function(fn)
 
 
 @final

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,11 +27,12 @@ from kdns.core.fastpath import WireQuery
 from kdns.core.wire import opt_wire
 from kdns.log import plugin_logger
 from kdns.pkg.fall import Fall
-from kdns.pkg.wireformat import AD, CD, DO, U16
+from kdns.pkg.wireformat import AD, CD, DO, U16, U32
 from kdns.plugin import Handler, next_or_failure
 from kdns.plugins.cache.entry import Entry, Key, key_of, make_entry, question_wire
 from kdns.plugins.cache.metrics import Counters
 from kdns.plugins.cache.store import DENIAL, SUCCESS, Options, Store
+from kdns.plugins.cache.wirereply import split, verdict
 from kdns.request import Request
 from kdns.writer import ResponseWriter, WriterWrapper
 
@@ -40,6 +42,7 @@ Origin = tuple[str, str, str, tuple[str, int]]
 log = plugin_logger(NAME)
 #: the rcodes a serve_stale verify refresh must get to count as refreshed (RFC 8767 section 4)
 REFRESHED = frozenset({dns.rcode.NOERROR, dns.rcode.NXDOMAIN})
+_ID_FLAGS = struct.Struct("!HH")
 
 
 class _Sink:
@@ -84,6 +87,9 @@ class Cache:
         c = self._counters.get((server, view))
         if c is None:
             c = self._counters[(server, view)] = Counters(server, self.zones_label, view)
+            success, denial = self.store.success, self.store.denial
+            c.entries[SUCCESS].track(lambda: len(success))
+            c.entries[DENIAL].track(lambda: len(denial))
         return c
 
     # -- the cache-hit path ---------------------------------------------------------------
@@ -92,7 +98,7 @@ class Cache:
         """The final reply bytes for a hit, or None (miss, verify needed, or too big: the full path answers)."""
         if not self._every_zone and not self._zones.through(q.qname):
             return None
-        key = (q.qkey, q.qtype, q.qclass, q.do, q.cd)
+        key = (q.qkey, q.qtype, q.qclass, q.do, q.cd)  # self.key(q), without the call
         now = self.now()
         found = self.store.get(key, now)
         if found is None:
@@ -123,6 +129,49 @@ class Cache:
             self._start_refresh(entry, key, (q.server, q.zone, q.view, q.remote), c)
         self.wire_hits += 1
         return out, entry.rcode
+
+    def wire_store(self, q: WireQuery, data: bytes) -> tuple[bytearray, int] | None:
+        """Store an upstream's reply to the missed ``q`` and give the client's reply, as ``serve_dns``
+        with ``absorb`` and the server's rendering would; None when only the full path can tell."""
+        if not self._every_zone and not self._zones.through(q.qname):
+            return None  # not ours to store: the full path passes the reply on
+        s = split(data)
+        if s is None:
+            return None
+        do = q.do
+        v = verdict(self.opts, s, q.qname, do)
+        if v is None:
+            return None
+        if self.opts.verify and data[3] & 0xF not in REFRESHED and self.store.peek(self.key(q)) is not None:
+            return None  # serve_stale verify keeps the stale entry over this reply: the full path decides
+        duration = v.duration
+        out = bytearray(s.body)
+        flags = (out[2] << 8) | out[3]
+        if not do and not q.flags & AD:
+            flags &= ~AD  # stored with AD; only DNSSEC-aware clients see it
+        _ID_FLAGS.pack_into(out, 0, q.id, flags)
+        out[12 : s.qend] = q.wire[12 : q.qend]
+        if s.ttls:
+            t = U32.pack(duration)
+            for off in s.ttls:
+                out[off : off + 4] = t
+        if q.edns:
+            out += opt_wire(q.payload if q.payload > 512 else 512, DO if do else 0)
+            U16.pack_into(out, 10, ((out[10] << 8) | out[11]) + 1)
+        if len(out) > q.size:
+            return None  # the full path truncates it (and stores it)
+        c = self._counters.get((q.server, q.view)) or self.counters(q.server, q.view)
+        c.requests.inc()
+        c.misses.inc()
+        if v.kind is not None:
+            entry = Entry(s.body, s.ttls, s.qend, v.kind, self.now(), duration)
+            if self.store.put(self.key(q), entry):
+                c.evictions[v.kind].inc()
+        return out, flags & 0xF
+
+    @staticmethod
+    def key(q: WireQuery) -> Key:
+        return (q.qkey, q.qtype, q.qclass, q.do, q.cd)
 
     # -- the full path --------------------------------------------------------------------
 
@@ -183,8 +232,6 @@ class Cache:
             return
         if self.store.put(key, entry):
             c.evictions[kind].inc()
-        c.entries[SUCCESS].set(len(self.store.success))
-        c.entries[DENIAL].set(len(self.store.denial))
 
     # -- background refreshes -----------------------------------------------------------------
 

@@ -21,17 +21,20 @@ from kdns.plugin import Handler, next_or_failure
 from kdns.plugins.forward import metrics
 from kdns.plugins.forward.health import HealthChecker
 from kdns.plugins.forward.policy import Policy
-from kdns.plugins.forward.proxy import TCP, UDP, NetworkError, Question, Upstream, question_end
+from kdns.plugins.forward.proxy import MAX_QUERIES, TCP, UDP, NetworkError, Question, Upstream, question_end
 from kdns.plugins.forward.reply import parse_reply
+from kdns.plugins.forward.wire import Flight, FlightKey, flight_key
 from kdns.request import Request
 from kdns.writer import ResponseWriter
 
 if TYPE_CHECKING:
+    from kdns.core.fastpath import WireQuery
     from kdns.plugins.forward.setup import ForwardOptions
 
 NAME = "forward"
 #: one deadline for the whole query, however many upstreams it tries
 QUERY_TIMEOUT = 5.0
+HINFO = 13
 
 #: singleflight key: lower-case name, type+class, RD, CD, upstream transport, the rest (EDNS) minus UDP size
 Key = tuple[bytes, bytes, int, int, str, bytes]
@@ -50,6 +53,13 @@ class Forward:
     #: queries being forwarded now (kept only with max_concurrent)
     concurrent: int = 0
     flights: Group[Key, bytes] = field(default_factory=Group)
+    #: exchanges of the wire (cache-miss) path in flight, by what makes queries identical
+    wire_flights: dict[FlightKey, Flight] = field(default_factory=dict)
+    #: exchanges the wire path sent (each may carry several identical queries)
+    wire_sent: int = 0
+    #: checks the wire path's flights for their read timeout while there are any
+    _wire_timer: asyncio.TimerHandle | None = field(init=False, default=None)
+    _wire_timeout: float = field(init=False, default=0.0)
     _match_all: bool = field(init=False, default=False)
     _dot_zone: str = field(init=False, default="")
     _excepts: tuple[tuple[str, str], ...] = field(init=False, default=())
@@ -98,6 +108,9 @@ class Forward:
         self._sweeper = asyncio.get_running_loop().create_task(self._sweep(), name="forward-sweeper")
 
     async def stop(self) -> None:
+        if self._wire_timer is not None:
+            self._wire_timer.cancel()
+            self._wire_timer = None
         if self._sweeper is not None:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -155,7 +168,11 @@ class Forward:
         proto = TCP if o.force_tcp else UDP if o.prefer_udp or req.proto == "udp" else TCP
         rest = wire[nend + 4 :]
         key = (q.name, q.tail, wire[2] & 0x01, wire[3] & 0x10, proto, rest[:3] + rest[5:])
-        if q.tail[:2] == b"\x00\x0d":  # HINFO, loop's probe: every copy that comes round goes out again
+        if req.upstream is not None:  # the wire path got this reply but left judging it to us
+            data, req.upstream = req.upstream, None
+            if data[2] & 0x02 and proto == UDP and o.prefer_udp:
+                data = await self._resolve(wire, q, TCP)  # truncated: ask again over TCP
+        elif q.tail[:2] == b"\x00\x0d":  # HINFO, loop's probe: every copy that comes round goes out again
             data = await self._resolve(wire, q, proto)
         else:
             data, _ = await self.flights.do(key, functools.partial(self._resolve, wire, q, proto))
@@ -165,6 +182,102 @@ class Forward:
                 return await next_or_failure(NAME, self.next, w, req)
         await w.write_msg(_reply(data, wire, nend))
         return dns.rcode.NOERROR
+
+    # -- the wire (cache-miss) path ---------------------------------------------------------
+
+    def wire_forward(self, q: WireQuery) -> bool:
+        """Send ``q`` upstream now, or join the identical query in flight; False leaves it to the full path.
+
+        Only the plain case is taken: the query is for this forward, the first healthy upstream in
+        policy order has a connection ready, and ``max_concurrent`` has room. The reply reaches
+        ``q.path.miss_reply`` (or ``q.path.miss_failed``) from the connection's callback.
+        """
+        if (not self._match_all and not self.match(q.qname)) or q.qtype == HINFO:
+            return False
+        o = self.opts
+        limit = o.max_concurrent
+        if limit and self.concurrent >= limit:
+            return False  # the full path refuses it and counts the reject
+        proto = TCP if o.force_tcp else UDP if o.prefer_udp or q.proto == "udp" else TCP
+        key = flight_key(q, proto)
+        f = self.wire_flights.get(key)
+        if f is not None:
+            f.queries.append(q)
+            if limit:
+                self.concurrent += 1
+            return True
+        up = None
+        for u in self.policy.order(self.upstreams):
+            if not u.health.down:
+                up = u
+                break
+        if up is None:
+            return False
+        pool = up.pool(proto)
+        c = pool.ready_conn()
+        if c is None:
+            return False
+        wire = q.wire
+        f = Flight(self, key, up, pool, c, Question(wire, q.qend - 4, q.qkey), q)
+        f.qid = qid = c.new_id()
+        try:
+            c.send(qid, wire)
+        except OSError:
+            return False
+        c.waiters[qid] = f
+        c.sent += 1
+        if c.sent >= MAX_QUERIES and c.proto != UDP:
+            c.retired = True
+        if self._wire_timer is None:
+            self._arm()
+        self.wire_flights[key] = f
+        self.wire_sent += 1
+        if limit:
+            self.concurrent += 1
+        return True
+
+    def _arm(self) -> None:
+        """Check the flights for their read timeout in a while: one timer for them all, not one each."""
+        if not self._wire_timeout:
+            self._wire_timeout = min(self.opts.read_timeout, self.timeout)
+        tick = min(max(self._wire_timeout / 4, 0.005), 0.25)
+        self._wire_timer = asyncio.get_running_loop().call_later(tick, self._expire_flights)
+
+    def _expire_flights(self) -> None:
+        """Time out the flights older than the read timeout (oldest first: the dict keeps sending order)."""
+        self._wire_timer = None
+        flights = self.wire_flights
+        cutoff = time.monotonic() - self._wire_timeout
+        while flights:
+            key, f = next(iter(flights.items()))
+            if f.start > cutoff:
+                break
+            f.expire()  # removes it from ``flights``
+            if flights.get(key) is f:
+                del flights[key]
+        if flights:
+            self._arm()
+
+    def wire_reply(self, f: Flight, data: bytes) -> None:
+        """The upstream answered a flight: hand the reply on, or to the full path when it must judge it.
+
+        A ``failover`` rcode sends the queries to the full path to try the other upstreams; a
+        truncated reply under ``prefer_udp`` and a ``next`` rcode go with the reply in hand.
+        """
+        o = self.opts
+        rcode = data[3] & 0xF
+        if rcode in o.failover:
+            for q in f.queries:
+                q.path.miss_failed(q, None)
+            return
+        judge = bool(data[2] & 0x02 and f.proto == UDP and o.prefer_udp and f.up.ssl is None)
+        if not judge and (o.next_rcodes or o.next_on_nodata) and isinstance(self.next, Forward):
+            judge = rcode in o.next_rcodes or (o.next_on_nodata and rcode == 0 and data[6] == data[7] == 0)
+        for q in f.queries:
+            if judge:
+                q.path.miss_failed(q, data)
+            else:
+                q.path.miss_reply(q, data)
 
     async def _resolve(self, wire: bytes, q: Question, proto: str) -> bytes:
         """The reply bytes from the first upstream that answers, trying them in policy order.

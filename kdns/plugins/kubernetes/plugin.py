@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import dns.flags
 import dns.message
@@ -17,6 +18,9 @@ from kdns.plugins.kubernetes.options import KubeOptions
 from kdns.plugins.kubernetes.store import Store
 from kdns.request import Request
 from kdns.writer import ResponseWriter
+
+if TYPE_CHECKING:
+    from kdns.core.fastpath import WireQuery
 
 NAME = "kubernetes"
 
@@ -94,6 +98,10 @@ class Kubernetes:
         if res is None:
             res = self._memo[key] = self.answers.lookup(req.qname, req.qname_raw, zone, req.qtype)
         return res
+
+    def wire_skip(self, q: WireQuery) -> bool:
+        """The cache-miss path may step over kubernetes for names outside its zones."""
+        return match_zone(self.opts.zones, q.qname) is None
 
     async def serve_dns(self, w: ResponseWriter, req: Request) -> int:
         qname = req.qname

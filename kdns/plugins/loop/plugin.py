@@ -6,6 +6,7 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import dns.rcode
 import dns.rdatatype
@@ -14,6 +15,9 @@ from kdns.log import plugin_logger
 from kdns.plugin import Handler, next_or_failure
 from kdns.request import Request
 from kdns.writer import ResponseWriter
+
+if TYPE_CHECKING:
+    from kdns.core.fastpath import WireQuery
 
 NAME = "loop"
 #: a probe seen more often than this means the query came back to us: a loop
@@ -74,6 +78,10 @@ class Loop:
                 self.detected(req)
                 return dns.rcode.SERVFAIL  # do not send it round again
         return await next_or_failure(self.name, self.next, w, req)
+
+    def wire_skip(self, q: WireQuery) -> bool:
+        """The cache-miss path may step over loop for anything but HINFO (its probe's type)."""
+        return q.qtype != dns.rdatatype.HINFO
 
     def detected(self, req: Request) -> None:
         self.off = True

@@ -62,8 +62,8 @@ class Prometheus:
         return True
 
     def wire_done(self, q: WireQuery, reply: bytearray, rcode: int) -> None:
-        """Record the cache hit as the full path does when the cache writes ``reply``."""
-        writer = self.wire_writer or self._find_cache()
+        """Record the reply as the full path does: a cache hit written by the cache, a miss by forward."""
+        writer = q.writer or self.wire_writer or self._find_cache()
         metrics.report(
             q.server,
             q.zone,

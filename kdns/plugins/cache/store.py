@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import final
+from typing import NamedTuple, final
 
 import dns.flags
 import dns.message
@@ -105,8 +105,7 @@ class Shards:
         return self.count
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
+class Verdict(NamedTuple):
     """How a reply is cached: ``kind`` (None: not at all) and the duration its TTLs are set to."""
 
     kind: str | None

@@ -8,6 +8,7 @@ path does, or that an odd case is handed to the full path and still answered rig
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import dns.flags
@@ -23,6 +24,7 @@ from kdns.testing.upstream import HANGUP, Reply, answer, truncated, with_id
 
 from .conftest import ScriptedUDP, forwards
 
+MANIFESTS = Path(__file__).resolve().parents[3] / "examples" / "demo-cluster.yaml"
 SOA = "example.org. 3600 IN SOA ns.example.org. host.example.org. 1 7200 3600 1209600 300"
 
 
@@ -386,3 +388,40 @@ async def test_pending_miss_answered_before_stop() -> None:
             await stopping
         finally:
             release.set()
+
+
+async def test_kubeadm_chain_sends_external_misses_on_the_wire_path() -> None:
+    """kubeadm's chain (errors, health, ready, kubernetes, prometheus, forward, cache, loop, reload,
+    loadbalance): names outside cluster.local step over kubernetes and loop to forward on the wire path;
+    cluster names are answered by kubernetes as before."""
+    corefile = f""".:0 {{
+    errors
+    ready 127.0.0.1:0
+    kubernetes cluster.local in-addr.arpa ip6.arpa {{
+        objects {MANIFESTS}
+        pods insecure
+        fallthrough in-addr.arpa ip6.arpa
+        ttl 30
+    }}
+    prometheus 127.0.0.1:0
+    forward . {{addr}} {{
+        max_concurrent 1000
+    }}
+    cache 30
+    loop
+    reload
+    loadbalance
+}}"""
+    async with FakeUpstream(by_name) as up, run_instance(corefile.replace("{addr}", up.addr)) as inst:
+        await warm(inst)
+        sent = fwd(inst).wire_sent
+        for i in range(1, 6):
+            r = await inst.query(f"ext{i}.example.org.", "A")
+            assert ips(r) == [f"192.0.2.{i}"]
+            assert r.answer[0].ttl == 30  # cache 30 caps the TTL, as on the full path
+        assert fwd(inst).wire_sent == sent + 5
+        r = await inst.query("kubernetes.default.svc.cluster.local.", "A")
+        assert r.rcode() == dns.rcode.NOERROR
+        assert ips(r)
+        assert fwd(inst).wire_sent == sent + 5
+        assert not [m for _, m in up.queries if "cluster.local" in m.question[0].name.to_text()]

@@ -56,6 +56,7 @@ class WireQuery:
         "qname",
         "qtype",
         "remote",
+        "repeat",
         "server",
         "size",
         "start",
@@ -96,6 +97,15 @@ class WireQuery:
     client: Client
     #: the route's wire path, once the query is pending on a miss
     path: FastPath
+    #: set by the cache on a hit whose reply may be sent again for the same query bytes
+    repeat: Repeatable | None
+
+
+class Repeatable(Protocol):
+    """A cache hit that may be answered again from the same reply (see ``Replay``)."""
+
+    def again(self) -> int | None:
+        """Count one more hit and give its rcode; None when the reply may no longer be sent."""
 
 
 class Client(Protocol):
@@ -172,6 +182,7 @@ def parse(wire: bytes, remote: tuple[str, int], proto: str) -> WireQuery | None:
     q.family = socket.AF_INET6 if ":" in remote[0] else socket.AF_INET
     q.view = ""
     q.writer = ""
+    q.repeat = None
     q.start = time.monotonic()
     return q
 
@@ -201,7 +212,7 @@ def _text(qkey: bytes) -> str | None:
 class FastPath:
     """The wire-level stages of one route, its cache, and what a miss can step over to reach a forward."""
 
-    __slots__ = ("after", "cache", "failed", "forward", "stages", "stages_rev", "store")
+    __slots__ = ("after", "cache", "failed", "forward", "last", "stages", "stages_rev", "store")
 
     def __init__(
         self,
@@ -220,6 +231,8 @@ class FastPath:
             self.store, after, self.forward = miss
             self.after = tuple(after)
         self.failed = False
+        #: the Replay of the last repeatable hit (the server keeps it by the query's bytes)
+        self.last: Replay | None = None
 
     def answer(self, q: WireQuery) -> bytearray | None:
         """The reply to a hit, ``PENDING`` for a miss sent upstream, or None: the full path answers."""
@@ -237,6 +250,8 @@ class FastPath:
             q.path = self
             return PENDING if fwd.wire_forward(q) else None
         reply, rcode = hit
+        if q.repeat is not None:
+            self.last = Replay(q, self, bytes(reply), q.repeat)  # the cache's reply, before the stages
         for st in self.stages_rev:
             st.wire_done(q, reply, rcode)
         return reply
@@ -264,6 +279,53 @@ class FastPath:
     def miss_failed(self, q: WireQuery, data: bytes | None) -> None:
         """No reply the wire path can use (timeout, upstream error), or one forward must judge (``data``)."""
         q.client.full(q, data)
+
+
+#: what ``Replay.answer`` returns when a stage sends the query to the full path
+FULL = bytearray()
+
+
+@final
+class Replay:
+    """A hit answered again for the same query bytes (same ID aside) while the cache says it may be.
+
+    The query's facts are those of the first one (same bytes), so its WireQuery is reused with the
+    new ID, client and time; every stage still runs (``wire_pass`` and ``wire_done``), and the cache
+    counts the hit (``Repeatable.again``). What it skips is parsing, routing and the cache lookup.
+    """
+
+    __slots__ = ("path", "q", "raw", "repeat")
+
+    def __init__(self, q: WireQuery, path: FastPath, raw: bytes, repeat: Repeatable) -> None:
+        self.q = q
+        self.path = path
+        self.raw = raw
+        self.repeat = repeat
+
+    def answer(self, wire: bytes, remote: tuple[str, int], client: Client, addr: object) -> bytearray | None:
+        """The reply, ``FULL`` when a stage wants the full path, or None when this replay is stale."""
+        q = self.q
+        q.wire = wire
+        q.id = (wire[0] << 8) | wire[1]
+        q.remote = remote
+        q.family = socket.AF_INET6 if ":" in remote[0] else socket.AF_INET
+        q.client = client
+        q.addr = addr
+        q.writer = ""
+        q.start = time.monotonic()
+        path = self.path
+        for st in path.stages:
+            if not st.wire_pass(q):
+                return FULL
+        rcode = self.repeat.again()
+        if rcode is None:
+            return None
+        reply = bytearray(self.raw)
+        reply[0] = wire[0]
+        reply[1] = wire[1]
+        for st in path.stages_rev:
+            st.wire_done(q, reply, rcode)
+        return reply
 
 
 def build(handlers: Sequence[object]) -> FastPath | None:

@@ -39,6 +39,7 @@ class Entry:
 
     __slots__ = (
         "arcount",
+        "dead",
         "duration",
         "flags",
         "hits",
@@ -72,6 +73,8 @@ class Entry:
         self.last = float("-inf")
         #: the background refresh in flight for this entry (one at a time), if any
         self.refresh: asyncio.Task[None] | None = None
+        #: set when the entry is replaced, evicted or removed (a repeat of its reply must not be sent)
+        self.dead = False
         #: ``wire`` with every TTL set to ``patched_ttl``, made at the first hit of that TTL
         self.patched: bytes | None = None
         self.patched_ttl = -1

@@ -14,6 +14,7 @@ import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import final
 
 import dns.flags
 import dns.message
@@ -125,8 +126,14 @@ class Cache:
         if stale:
             c.served_stale.inc()
             self._start_refresh(entry, key, (q.server, q.zone, q.view, q.remote), c)
-        elif self.opts.prefetch and self.store.should_prefetch(entry, left, now):
-            self._start_refresh(entry, key, (q.server, q.zone, q.view, q.remote), c)
+        elif self.opts.prefetch:
+            if self.store.should_prefetch(entry, left, now):
+                self._start_refresh(entry, key, (q.server, q.zone, q.view, q.remote), c)
+        else:
+            # the same query bytes get the same reply until the TTL left changes (or the entry goes)
+            stored = entry.stored
+            until = stored + entry.duration if self.opts.keepttl else stored + int(now - stored) + 1
+            q.repeat = Repeat(self, entry, c, until)
         self.wire_hits += 1
         return out, entry.rcode
 
@@ -284,6 +291,29 @@ class Cache:
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+@final
+class Repeat:
+    """A hit whose reply can be sent again for the same query bytes while ``valid`` (``fastpath.Replay``)."""
+
+    __slots__ = ("cache", "counters", "entry", "until")
+
+    def __init__(self, cache: Cache, entry: Entry, counters: Counters, until: float) -> None:
+        self.cache = cache
+        self.entry = entry
+        self.counters = counters
+        #: in the cache's clock: when the TTL left changes (or the entry expires, with keepttl)
+        self.until = until
+
+    def again(self) -> int | None:
+        """Count one more hit and give its rcode; None when the reply is no longer the one to send."""
+        entry = self.entry
+        if entry.dead or self.cache.now() >= self.until:
+            return None
+        self.counters.hit(entry.kind)
+        self.cache.wire_hits += 1
+        return entry.rcode
 
 
 class CacheWriter(WriterWrapper):

@@ -88,17 +88,22 @@ class Shards:
         """Store ``entry``; True when another entry was evicted to make room."""
         shard = self._shard(key)
         evicted = False
-        if key not in shard:
+        old = shard.get(key)
+        if old is None:
             if len(shard) >= self.per_shard:
-                del shard[self.rand.choice(list(shard))]
+                shard.pop(self.rand.choice(list(shard))).dead = True
                 evicted = True
             else:
                 self.count += 1
+        else:
+            old.dead = True
         shard[key] = entry
         return evicted
 
     def remove(self, key: Key) -> None:
-        if self._shard(key).pop(key, None) is not None:
+        old = self._shard(key).pop(key, None)
+        if old is not None:
+            old.dead = True
             self.count -= 1
 
     def __len__(self) -> int:

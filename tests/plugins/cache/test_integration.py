@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import dns.asyncquery
 import dns.flags
 import dns.message
 import dns.rcode
@@ -14,8 +15,11 @@ import dns.rdtypes.IN.A
 import dns.rrset
 import pytest
 
+from kdns.core.server import Server
 from kdns.errors import PluginError
+from kdns.metrics import REGISTRY
 from kdns.plugin import Handler
+from kdns.plugins.cache.entry import make_entry
 from kdns.plugins.cache.plugin import Cache
 from kdns.request import Request
 from kdns.testing import PassThrough, RunningInstance, chain_plugin, run_instance
@@ -149,3 +153,104 @@ async def test_cache_in_front_of_hosts() -> None:
         assert cache.wire_hits == 6
         assert len(cache.store.success) == 2
         assert len(cache.store.denial) == 0
+
+
+def server_of(inst: RunningInstance) -> Server:
+    server = next(iter(inst.runner.listeners.values())).state.server
+    assert server is not None
+    return server
+
+
+@pytest.mark.parametrize("proto", ["udp", "tcp"])
+async def test_the_same_query_bytes_replay_the_hit_until_the_ttl_changes(origin: Origin, proto: str) -> None:
+    """A query identical in its bytes (ID aside) to a hit is answered again from that hit: same records, its
+    own ID, the hit counted; once the cache's clock moves a second the TTL goes down as usual."""
+    async with run_instance(".:0 {\n cache\n origin\n}\n") as inst:
+        cache = cache_of(inst)
+        server = server_of(inst)
+        clock = Clock()
+        cache.now = clock
+        await inst.query("www.example.org", proto=proto)
+        q = dns.message.make_query("www.example.org", "A", use_edns=0, payload=1232)
+        first = await inst.query(q, proto=proto)  # a hit: remembered by its bytes
+        assert server.replayed == 0
+        for qid in (1, 2, 3):
+            q.id = qid
+            r = await inst.query(q, proto=proto)
+            assert r.id == qid
+            assert r.answer == first.answer
+            assert r.answer[0].ttl == 300
+        assert server.replayed == 3
+        assert (origin.calls, cache.wire_hits) == (1, 4)
+        clock.t += 1.0
+        r = await inst.query(q, proto=proto)
+        assert r.answer[0].ttl == 299
+        assert server.replayed == 3  # the clock moved: the hit was looked up again
+        r = await inst.query(q, proto=proto)
+        assert (r.answer[0].ttl, server.replayed) == (299, 4)
+
+
+async def test_a_replaced_entry_is_not_replayed(origin: Origin) -> None:
+    """When the entry behind a remembered hit is replaced, the next identical query gets the new entry."""
+    async with run_instance(".:0 {\n cache\n origin\n}\n") as inst:
+        cache = cache_of(inst)
+        server = server_of(inst)
+        q = dns.message.make_query("www.example.org", "A")
+        await inst.query(q)
+        await inst.query(q)
+        await inst.query(q)
+        assert server.replayed == 1
+        key = (b"\x03www\x07example\x03org\x00", 1, 1, False, False)
+        old = cache.store.peek(key)
+        assert old is not None
+        new = make_entry(
+            dns.message.from_wire(bytes(old.reply(0, 0, old.wire[12 : old.qend], 300, False))),
+            "success",
+            cache.now(),
+            60,
+        )
+        cache.store.put(key, new)
+        assert old.dead
+        r = await inst.query(q)
+        assert r.answer[0].ttl == 60
+        assert server.replayed == 1
+
+
+async def test_a_replay_still_runs_the_plugins_before_the_cache(origin: Origin) -> None:
+    """acl runs for every replayed query: the same bytes from a blocked address are refused."""
+    corefile = ".:0 {\n acl {\n  block net 127.0.0.2/32\n }\n cache\n origin\n}\n"
+    async with run_instance(corefile) as inst:
+        server = server_of(inst)
+        q = dns.message.make_query("www.example.org", "A")
+        for _ in range(3):
+            r = await inst.query(q)
+            assert r.rcode() == dns.rcode.NOERROR
+        assert server.replayed == 1
+        blocked = await dns.asyncquery.udp(q, "127.0.0.1", port=inst.port, source="127.0.0.2", timeout=2)
+        assert blocked.rcode() == dns.rcode.REFUSED
+        assert server.replayed == 1
+        assert (await inst.query(q)).rcode() == dns.rcode.NOERROR
+        assert server.replayed == 2
+
+
+async def test_replayed_hits_are_counted_like_any_hit(origin: Origin) -> None:
+    """prometheus counts every replayed query (requests, responses by rcode and plugin, cache hits)."""
+    async with run_instance(".:0 {\n prometheus 127.0.0.1:0\n cache\n origin\n}\n") as inst:
+        server = server_of(inst)
+        label = server.label
+        q = dns.message.make_query("counted.example.org", "A")
+        for _ in range(5):
+            assert (await inst.query(q)).rcode() == dns.rcode.NOERROR
+        assert server.replayed == 3
+        requests = REGISTRY.get_sample_value(
+            "coredns_dns_requests_total",
+            {"server": label, "zone": ".", "view": "", "proto": "udp", "family": "1", "type": "A"},
+        )
+        hits = REGISTRY.get_sample_value(
+            "coredns_dns_responses_total",
+            {"server": label, "zone": ".", "view": "", "rcode": "NOERROR", "plugin": "cache"},
+        )
+        cache_hits = REGISTRY.get_sample_value(
+            "coredns_cache_hits_total", {"server": label, "type": "success", "zones": ".", "view": ""}
+        )
+        assert (requests, hits, cache_hits) == (5, 4, 4)

@@ -23,6 +23,8 @@ import time
 from collections.abc import Sequence
 from typing import Any, Protocol, final
 
+import dns.name
+
 from kdns.log import logger
 from kdns.pkg.wireformat import CD, DO, HEADER, MAX_WIRE, OPT, QUESTION, RR
 from kdns.plugin import WireCache, WireForward, WireSkip, WireStage, WireStore
@@ -39,6 +41,7 @@ class WireQuery:
     """Header, question and EDNS facts of a plain query, read straight from its bytes."""
 
     __slots__ = (
+        "_qname",
         "addr",
         "cd",
         "client",
@@ -53,7 +56,6 @@ class WireQuery:
         "qclass",
         "qend",
         "qkey",
-        "qname",
         "qtype",
         "remote",
         "repeat",
@@ -71,8 +73,7 @@ class WireQuery:
     flags: int
     #: the question name's wire form, lower-cased (a cache key part)
     qkey: bytes
-    #: lower-cased presentation form with the trailing dot, as ``Request.qname``
-    qname: str
+    _qname: str | None
     qtype: int
     qclass: int
     #: offset just after the question section
@@ -99,6 +100,14 @@ class WireQuery:
     path: FastPath
     #: set by the cache on a hit whose reply may be sent again for the same query bytes
     repeat: Repeatable | None
+
+    @property
+    def qname(self) -> str:
+        """Lower-cased presentation form with the trailing dot, as ``Request.qname`` (made when first read)."""
+        name = self._qname
+        if name is None:
+            name = self._qname = text(self.qkey)
+        return name
 
 
 class Repeatable(Protocol):
@@ -160,15 +169,7 @@ def parse(wire: bytes, remote: tuple[str, int], proto: str) -> WireQuery | None:
     q.id = qid
     q.flags = flags
     q.qkey = qkey
-    name = _names.get(qkey)
-    if name is None:
-        name = _text(qkey)
-        if name is None:
-            return None
-        if len(_names) >= _NAMES_MAX:
-            _names.clear()
-        _names[qkey] = name
-    q.qname = name
+    q._qname = _names.get(qkey)
     q.qtype = qtype
     q.qclass = qclass
     q.qend = qend
@@ -191,12 +192,25 @@ def parse(wire: bytes, remote: tuple[str, int], proto: str) -> WireQuery | None:
 _PLAIN = re.compile(rb"[!#%&\'*-:<-?A-\[\]-~]+")
 
 
-def _text(qkey: bytes) -> str | None:
-    """'example.org.' from a wire name; None for labels that need escaping (the full path does those)."""
+def text(qkey: bytes) -> str:
+    """'example.org.' from a lower-cased wire name, as ``Request.qname`` has it (remembered for a while)."""
+    name = _names.get(qkey)
+    if name is None:
+        name = _plain_text(qkey)
+        if name is None:  # labels that need escaping: dnspython's presentation form, as the full path
+            name = dns.name.from_wire(qkey, 0)[0].to_text().lower()
+        if len(_names) >= _NAMES_MAX:
+            _names.clear()
+        _names[qkey] = name
+    return name
+
+
+def _plain_text(qkey: bytes) -> str | None:
+    """The presentation form of a name whose labels need no escaping; None for the others."""
     if qkey == b"\x00":
         return "."
     if 46 in qkey:
-        return None  # a dot inside a label (or a 46-octet label): leave it to the full path
+        return None  # a dot inside a label (or a 46-octet label)
     dotted = bytearray(qkey)
     i = 0
     while n := dotted[i]:

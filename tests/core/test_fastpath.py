@@ -25,6 +25,17 @@ def wire(name: str = "Example.ORG.", qtype: str = "A", **kw: object) -> bytes:
     return dns.message.make_query(name, qtype, **kw).to_wire()  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    "name", ["a\\.b.example.", "A\\040B.Example.", "\\(x\\).example.", "x\\255y.example.", "semi\\;colon.", "."]
+)
+def test_qname_is_the_full_paths(name: str) -> None:
+    """The wire path's qname is Request.qname, escapes and all (read from the bytes when first asked for)."""
+    data = wire(name)
+    q = fastpath.parse(data, REMOTE, "udp")
+    assert q is not None
+    assert q.qname == Request(dns.message.from_wire(data)).qname
+
+
 class TestParse:
     def test_plain_query(self) -> None:
         """Header, question and a lower-cased name are read from the bytes."""
@@ -51,7 +62,6 @@ class TestParse:
             (wire() + b"\x00", "trailing bytes"),
             (wire()[:-3], "truncated question"),
             (wire()[:12] + b"\xc0\x0c" + wire()[-4:], "a pointer in the question"),
-            (wire("a\\.b.example."), "a label that needs escaping"),
             (b"\x00" * 11, "shorter than a header"),
         ],
     )

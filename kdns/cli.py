@@ -20,6 +20,7 @@ from kdns.config.parser import Corefile, parse, parse_file
 from kdns.core.instance import Instance
 from kdns.core.runner import Runner
 from kdns.errors import ConfigError
+from kdns.pkg import heap
 
 DEFAULT_COREFILE = ".:{port} {{\n    whoami\n    log\n}}\n"
 log = kdns_log.logger("main")
@@ -199,7 +200,7 @@ async def _serve(runner: Runner, pidfile: str | None, quiet: bool) -> int:
     started.set()
     # what import and setup made lives as long as the process: keep the collector from walking it again
     gc.collect()
-    gc.freeze()
+    heap.freeze()
     if pidfile:
         try:
             with open(pidfile, "w") as f:

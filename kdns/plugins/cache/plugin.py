@@ -27,6 +27,7 @@ import dns.rrset
 from kdns.core.fastpath import WireQuery
 from kdns.core.wire import opt_wire
 from kdns.log import plugin_logger
+from kdns.pkg import heap
 from kdns.pkg.fall import Fall
 from kdns.pkg.wireformat import AD, CD, DO, U16, U32
 from kdns.plugin import Handler, next_or_failure
@@ -174,6 +175,7 @@ class Cache:
             entry = Entry(s.body, s.ttls, s.qend, v.kind, self.now(), duration)
             if self.store.put(self.key(q), entry):
                 c.evictions[v.kind].inc()
+            heap.grew()
         return out, flags & 0xF
 
     @staticmethod
@@ -239,6 +241,7 @@ class Cache:
             return
         if self.store.put(key, entry):
             c.evictions[kind].inc()
+        heap.grew()
 
     # -- background refreshes -----------------------------------------------------------------
 

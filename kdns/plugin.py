@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from kdns.core.fastpath import WireQuery
 
 __all__ = [
+    "FULL_PATH",
     "Handler",
     "PluginError",
     "PluginFactory",
@@ -66,9 +67,15 @@ class WireStage(Protocol):
     def wire_done(self, q: WireQuery, reply: bytearray, rcode: int) -> None: ...
 
 
+#: what ``WireCache.wire_lookup`` returns when it has an entry but only its full handler may answer
+#: (the cache-miss path must not send such a query upstream on its own)
+FULL_PATH: tuple[bytearray, int] = (bytearray(), -1)
+
+
 @runtime_checkable
 class WireCache(Protocol):
-    """A cache that can answer a WireQuery from stored bytes: (reply, rcode) or None on a miss."""
+    """A cache that can answer a WireQuery from stored bytes: (reply, rcode), None on a miss, or
+    ``FULL_PATH``."""
 
     def wire_lookup(self, q: WireQuery) -> tuple[bytearray, int] | None: ...
 

@@ -27,7 +27,7 @@ import dns.name
 
 from kdns.log import logger
 from kdns.pkg.wireformat import CD, DO, HEADER, MAX_WIRE, OPT, QUESTION, RR
-from kdns.plugin import WireCache, WireForward, WireSkip, WireStage, WireStore
+from kdns.plugin import FULL_PATH, WireCache, WireForward, WireSkip, WireStage, WireStore
 
 log = logger("server")
 
@@ -263,6 +263,8 @@ class FastPath:
                     return None
             q.path = self
             return PENDING if fwd.wire_forward(q) else None
+        if hit is FULL_PATH:
+            return None
         reply, rcode = hit
         if q.repeat is not None:
             self.last = Replay(q, self, bytes(reply), q.repeat)  # the cache's reply, before the stages

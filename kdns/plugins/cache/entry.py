@@ -41,12 +41,14 @@ class Entry:
         "arcount",
         "dead",
         "duration",
+        "failed",
         "flags",
         "hits",
         "kind",
         "last",
         "patched",
         "patched_ttl",
+        "positive",
         "qend",
         "rcode",
         "refresh",
@@ -75,6 +77,10 @@ class Entry:
         self.refresh: asyncio.Task[None] | None = None
         #: set when the entry is replaced, evicted or removed (a repeat of its reply must not be sent)
         self.dead = False
+        #: a success entry whose answer answers the question (serve_stale_policy prefer_positive)
+        self.positive = False
+        #: when the last refresh of this entry failed (serve_stale's failure recheck)
+        self.failed = float("-inf")
         #: ``wire`` with every TTL set to ``patched_ttl``, made at the first hit of that TTL
         self.patched: bytes | None = None
         self.patched_ttl = -1

@@ -30,11 +30,12 @@ from kdns.log import plugin_logger
 from kdns.pkg import heap
 from kdns.pkg.fall import Fall
 from kdns.pkg.wireformat import AD, CD, DO, U16, U32
-from kdns.plugin import Handler, next_or_failure
+from kdns.plugin import FULL_PATH, Handler, next_or_failure
 from kdns.plugins.cache.entry import Entry, Key, key_of, make_entry, question_wire
 from kdns.plugins.cache.metrics import Counters
 from kdns.plugins.cache.store import DENIAL, SUCCESS, Options, Store
-from kdns.plugins.cache.wirereply import split, verdict
+from kdns.plugins.cache.store import answers as answers_msg
+from kdns.plugins.cache.wirereply import answers, split, verdict
 from kdns.request import Request
 from kdns.writer import ResponseWriter, WriterWrapper
 
@@ -99,7 +100,7 @@ class Cache:
     def wire_lookup(self, q: WireQuery) -> tuple[bytearray, int] | None:
         """The final reply bytes for a hit, or None (miss, verify needed, or too big: the full path answers)."""
         if not self._every_zone and not self._zones.through(q.qname):
-            return None
+            return FULL_PATH
         key = (q.qkey, q.qtype, q.qclass, q.do, q.cd)  # self.key(q), without the call
         now = self.now()
         found = self.store.get(key, now)
@@ -107,26 +108,28 @@ class Cache:
             return None
         entry, left = found
         stale = left <= 0
-        if (stale and self.opts.verify) or entry.qend != q.qend:
-            return None
+        opts = self.opts
+        if (stale and opts.verify and not self._rechecking(entry, now)) or entry.qend != q.qend:
+            return FULL_PATH  # a verify first, or a question of another length
         qflags = q.flags
         out = entry.reply(
             q.id,
             qflags,
             q.wire[12 : q.qend],
-            entry.duration if self.opts.keepttl else (0 if stale else left),
+            entry.duration if opts.keepttl else (opts.stale_ttl if stale else left),
             q.do or bool(qflags & AD),
         )
         if q.edns:
             out += opt_wire(q.payload if q.payload > 512 else 512, DO if q.do else 0)
             U16.pack_into(out, 10, entry.arcount + 1)
         if len(out) > q.size:
-            return None
+            return FULL_PATH  # the full path truncates it
         c = self._counters.get((q.server, q.view)) or self.counters(q.server, q.view)
         c.hit(entry.kind)
         if stale:
             c.served_stale.inc()
-            self._start_refresh(entry, key, (q.server, q.zone, q.view, q.remote), c)
+            if not opts.verify:
+                self._start_refresh(entry, key, (q.server, q.zone, q.view, q.remote), c)
         elif self.opts.prefetch:
             if self.store.should_prefetch(entry, left, now):
                 self._start_refresh(entry, key, (q.server, q.zone, q.view, q.remote), c)
@@ -173,6 +176,7 @@ class Cache:
         c.misses.inc()
         if v.kind is not None:
             entry = Entry(s.body, s.ttls, s.qend, v.kind, self.now(), duration)
+            entry.positive = v.kind == SUCCESS and answers(s)
             if self.store.put(self.key(q), entry):
                 c.evictions[v.kind].inc()
             heap.grew()
@@ -198,19 +202,21 @@ class Cache:
             return await next_or_failure(NAME, self.next, CacheWriter(w, self, req, key, c), req)
         entry, left = found
         c.hit(entry.kind)
-        if left <= 0:
+        stale = left <= 0
+        if stale:
             fresh = None
-            if self.opts.verify:
-                fresh = await self._verify(entry, key, req, c)
-            else:
+            if not self.opts.verify:
                 self._start_refresh(entry, key, (req.server, req.zone, req.view, req.remote), c)
+            elif not self._rechecking(entry, now):
+                fresh = await self._verify(entry, key, req, c)
             if fresh is None:
                 c.served_stale.inc()
             else:
                 entry, left = fresh
+                stale = False
         elif self.store.should_prefetch(entry, left, now):
             self._start_refresh(entry, key, (req.server, req.zone, req.view, req.remote), c)
-        ttl = entry.duration if self.opts.keepttl else max(left, 0)
+        ttl = entry.duration if self.opts.keepttl else (self.opts.stale_ttl if stale else left)
         wire = entry.reply(msg.id, msg.flags, question_wire(msg), ttl, req.do or bool(msg.flags & AD))
         await w.write_msg(dns.message.from_wire(bytes(wire)))
         return dns.rcode.NOERROR
@@ -239,18 +245,23 @@ class Cache:
         except Exception as e:  # a reply we cannot render back (e.g. over 64 KiB): not cached
             log.debug("not caching reply: %s", e)
             return
+        entry.positive = kind == SUCCESS and answers_msg(msg)
         if self.store.put(key, entry):
             c.evictions[kind].inc()
         heap.grew()
 
     # -- background refreshes -----------------------------------------------------------------
 
-    def _start_refresh(self, entry: Entry, key: Key, origin: Origin, c: Counters) -> asyncio.Task[None]:
-        """Refresh ``entry`` in the background unless a refresh of it is already in flight."""
-        if entry.refresh is not None:
-            return entry.refresh
+    def _start_refresh(self, entry: Entry, key: Key, origin: Origin, c: Counters) -> None:
+        """Refresh ``entry`` in the background unless a refresh of it is in flight or failed within ``recheck``."""
+        if entry.refresh is not None or self._rechecking(entry, self.now()):
+            return
         c.prefetch.inc()
-        return self._spawn(entry, key, origin, c, verify=False)
+        self._spawn(entry, key, origin, c, verify=False)
+
+    def _rechecking(self, entry: Entry, now: float) -> bool:
+        """serve_stale's failure recheck: the entry's last refresh failed less than ``recheck`` ago."""
+        return now - entry.failed < self.opts.recheck
 
     def _spawn(self, entry: Entry, key: Key, origin: Origin, c: Counters, *, verify: bool) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(
@@ -266,7 +277,11 @@ class Cache:
         task = entry.refresh
         if task is None:
             task = self._spawn(entry, key, (req.server, req.zone, req.view, req.remote), c, verify=True)
-        await asyncio.shield(task)
+        timeout = self.opts.verify_timeout
+        try:
+            await asyncio.wait_for(asyncio.shield(task), timeout) if timeout else await asyncio.shield(task)
+        except TimeoutError:
+            return None  # answer stale now; the refresh goes on and updates the entry for later queries
         found = self.store.get(key, self.now())
         if found is not None and found[1] > 0:
             return found
@@ -276,12 +291,15 @@ class Cache:
         try:
             req = refresh_request(entry, key, *origin)
             cw = CacheWriter(SINK, self, req, key, c, capture=True, verify=verify)
+            started = self.now()
             try:
                 await next_or_failure(NAME, self.next, cw, req)
             except asyncio.CancelledError:
                 raise
             except Exception as e:
                 log.debug("refresh of %s failed: %s", req.qname, e)
+            if not self.store.refreshed(key, started):
+                entry.failed = self.now()  # no NOERROR or NXDOMAIN came: recheck only after a while
             new = self.store.peek(key)
             if new is not None and new is not entry:
                 new.hits, new.last = entry.hits, self.now()  # the new entry keeps the popularity

@@ -13,6 +13,8 @@ from kdns.plugins.cache.store import DENIAL, SUCCESS, Options, Store
 
 #: RFC 2308 section 7.1: SERVFAIL must not be cached longer than five minutes
 MAX_SERVFAIL = 300.0
+#: the longest serve_stale failure recheck (RFC 8767 suggests 30 seconds)
+MAX_RECHECK = 300.0
 
 
 def _int(c: Controller, d: Directive, text: str) -> int:
@@ -66,10 +68,15 @@ def parse(c: Controller) -> Options:
             o = dataclasses.replace(o, success_ttl=ttl, denial_ttl=ttl)
             args = args[1:]
     o = dataclasses.replace(o, zones=tuple(c.zones(args, at=d)))
+    policy = None
     for line in d.block or []:
         if line.block is not None:
             raise c.arg_err(line)
         o = _option(c, line, o)
+        if line.name == "serve_stale_policy":
+            policy = line
+    if policy is not None and o.stale <= 0:
+        raise c.err("serve_stale_policy needs serve_stale", at=policy)
     return o
 
 
@@ -100,20 +107,13 @@ def _option(c: Controller, line: Directive, o: Options) -> Options:
                 raise c.err(f"percentage should fall in range [10, 90]: {pct}", at=line)
         return dataclasses.replace(o, prefetch=amount, prefetch_window=window, prefetch_pct=pct)
     if name == "serve_stale":
-        if len(args) > 2:
+        return _serve_stale(c, line, o)
+    if name == "serve_stale_policy":
+        if len(args) != 1:
             raise c.arg_err(line)
-        stale = 3600.0
-        if args:
-            stale = _duration(c, line, args[0])
-            if stale < 0:
-                raise c.err("invalid negative duration for serve_stale", at=line)
-        verify = False
-        if len(args) > 1:
-            mode = args[1].lower()
-            if mode not in ("immediate", "verify"):
-                raise c.err(f"invalid value for serve_stale refresh mode: {mode}", at=line)
-            verify = mode == "verify"
-        return dataclasses.replace(o, stale=stale, verify=verify)
+        if args[0] != "prefer_positive":
+            raise c.err(f"invalid serve_stale_policy: {args[0]}", at=line)
+        return dataclasses.replace(o, prefer_positive=True)
     if name == "servfail":
         if len(args) != 1:
             raise c.arg_err(line)
@@ -137,6 +137,41 @@ def _option(c: Controller, line: Directive, o: Options) -> Options:
             raise c.arg_err(line)
         return dataclasses.replace(o, keepttl=True)
     raise c.err(f"unknown property '{name}'", at=line)
+
+
+def _serve_stale(c: Controller, line: Directive, o: Options) -> Options:
+    """``serve_stale [DURATION [immediate [STALE_TTL [RECHECK]] | verify [TIMEOUT [STALE_TTL [RECHECK]]]]]``."""
+    args = line.args
+    stale = 3600.0
+    if args:
+        stale = _duration(c, line, args[0])
+        if stale < 0:
+            raise c.err("invalid negative duration for serve_stale", at=line)
+    verify = False
+    if len(args) > 1:
+        mode = args[1].lower()
+        if mode not in ("immediate", "verify"):
+            raise c.err(f"invalid value for serve_stale refresh mode: {mode}", at=line)
+        verify = mode == "verify"
+    extra = args[2:]
+    names = (["verify timeout"] if verify else []) + ["stale TTL", "failure recheck"]
+    if len(extra) > len(names):
+        raise c.arg_err(line)
+    values = dict(zip(names, (_duration(c, line, a) for a in extra), strict=False))
+    for what, value in values.items():
+        if value < 0:
+            raise c.err(f"invalid negative {what} for serve_stale", at=line)
+    recheck = values.get("failure recheck", 0.0)
+    if recheck > MAX_RECHECK:
+        raise c.err("serve_stale failure recheck over 5 minutes is not permitted", at=line)
+    return dataclasses.replace(
+        o,
+        stale=stale,
+        verify=verify,
+        verify_timeout=values.get("verify timeout", 0.0),
+        stale_ttl=int(values.get("stale TTL", 0)),
+        recheck=recheck,
+    )
 
 
 @directive(NAME)

@@ -55,6 +55,14 @@ class Options:
     stale: float = 0.0
     #: serve_stale verify: refresh first, answer stale only when that fails
     verify: bool = False
+    #: serve_stale verify: wait at most this long for the refresh, then answer stale (0: wait for it)
+    verify_timeout: float = 0.0
+    #: the TTL of stale answers
+    stale_ttl: int = 0
+    #: after a failed refresh of an entry, answer it stale for this long without asking again
+    recheck: float = 0.0
+    #: serve_stale_policy prefer_positive: a usable answer beats a later denial or error
+    prefer_positive: bool = False
     #: how long a SERVFAIL is cached; 0 disables
     servfail: float = 5.0
     disable_success: tuple[str, ...] = ()
@@ -139,10 +147,17 @@ class Store:
 
         The denial cache is looked at first; a cached SERVFAIL gives way to a usable positive entry.
         A fresh entry has TTL left > 0; with serve_stale an expired one is usable until ``stale``
-        seconds past its expiry.
+        seconds past its expiry. With ``prefer_positive`` a usable entry that answers the question
+        comes before any denial.
         """
         i = hash(key) % len(self.success.shards)  # both caches have the same number of shards
         stale = self.opts.stale
+        if self.opts.prefer_positive:
+            p = self.success.shards[i].get(key)
+            if p is not None and p.positive:
+                left = p.duration - int(now - p.stored)
+                if left > 0 or -left < stale:
+                    return p, left
         d = self.denial.shards[i].get(key)
         if d is not None:
             left = d.duration - int(now - d.stored)
@@ -162,6 +177,13 @@ class Store:
                 return p, left
         return None
 
+    def refreshed(self, key: Key, since: float) -> bool:
+        """A NOERROR or NXDOMAIN reply for ``key`` was stored at ``since`` or later (a refresh worked)."""
+        for e in (self.success.get(key), self.denial.get(key)):
+            if e is not None and e.stored >= since and e.rcode in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
+                return True
+        return False
+
     def peek(self, key: Key) -> Entry | None:
         """The entry stored for ``key`` whatever its age (denial first)."""
         return self.denial.get(key) or self.success.get(key)
@@ -173,11 +195,21 @@ class Store:
         SERVFAIL) replaces a positive one, so the newest answer is the one served.
         """
         if entry.kind == SUCCESS:
+            if self.opts.prefer_positive and not entry.positive and self._keeps_positive(key, entry.stored):
+                return False  # the last answer that answered stays while it may be served
             self.denial.remove(key)
             return self.success.put(key, entry)
-        if entry.rcode != dns.rcode.SERVFAIL:
+        if entry.rcode != dns.rcode.SERVFAIL and not (
+            self.opts.prefer_positive and self._keeps_positive(key, entry.stored)
+        ):
             self.success.remove(key)
         return self.denial.put(key, entry)
+
+    def _keeps_positive(self, key: Key, now: float) -> bool:
+        """prefer_positive: the stored success entry answers the question and may still be served (fresh or
+        stale), so it is kept over a denial or an answer that does not answer."""
+        p = self.success.get(key)
+        return p is not None and p.positive and p.duration - int(now - p.stored) > -self.opts.stale
 
     # -- prefetch ---------------------------------------------------------------------
 

@@ -414,6 +414,11 @@ def _not_answered(s: Split) -> bool:
     return bool(s.answer) and not _answers(s)
 
 
+def answers(s: Split) -> bool:
+    """``store.answers``: the reply answers its question (at the end of the CNAME chain)."""
+    return bool(s.answer) and _answers(s)
+
+
 def _answers(s: Split) -> bool:
     """``store.answers``: the asked type at the end of the CNAME chain from the question name.
 

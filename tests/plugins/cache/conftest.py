@@ -14,7 +14,7 @@ import pytest
 from kdns.core import fastpath
 from kdns.core.wire import finalize
 from kdns.errors import PluginError
-from kdns.plugin import Handler
+from kdns.plugin import FULL_PATH, Handler
 from kdns.plugins.cache.plugin import Cache
 from kdns.plugins.cache.setup import parse
 from kdns.plugins.cache.store import Store
@@ -122,12 +122,13 @@ async def full(cache: Cache, q: dns.message.Message, proto: str = "udp") -> tupl
 
 
 def wire(cache: Cache, q: dns.message.Message, proto: str = "udp") -> bytes | None:
-    """Ask through ``wire_lookup`` (the cache-hit path): the reply bytes, or None for the full path."""
+    """Ask through ``wire_lookup`` (the cache-hit path): the reply bytes, or None for the full path (a miss,
+    or an entry only the full path may answer with)."""
     wq = fastpath.parse(q.to_wire(), REMOTE, proto)
     assert wq is not None
     wq.server, wq.zone = SERVER, "."
     hit = cache.wire_lookup(wq)
-    return None if hit is None else bytes(hit[0])
+    return None if hit is None or hit is FULL_PATH else bytes(hit[0])
 
 
 def ttls(data: bytes) -> list[int]:

@@ -389,3 +389,130 @@ async def test_stop_cancels_refreshes(kit: Any, clock: Any) -> None:
     assert len(cache.tasks) == 1
     await cache.stop()
     assert not cache.tasks
+
+
+async def drain(cache: Any) -> None:
+    """Wait for the cache's background refreshes."""
+    while cache.tasks:
+        await next(iter(cache.tasks))
+
+
+async def test_serve_stale_ttl(kit: Any, clock: Any) -> None:
+    """serve_stale's STALE_TTL is the TTL of stale answers, on both paths (0 without it)."""
+    backend = kit.Backend(default=kit.Spec(answer=("example.org. 60 IN A 10.0.0.1",)))
+    cache = kit.make_cache("cache {\n serve_stale 1h immediate 30s\n}", backend, clock)
+    await kit.full(cache, kit.query("example.org."))
+    clock.advance(61)
+    backend.fail = True
+    wire = kit.wire(cache, kit.query("example.org."))
+    assert wire is not None
+    assert kit.ttls(wire) == [30]
+    _, data = await kit.full(cache, kit.query("example.org.", edns=True))
+    assert kit.ttls(data) == [30]
+    await drain(cache)
+
+
+async def test_serve_stale_failure_recheck(kit: Any, clock: Any) -> None:
+    """After a failed refresh, stale answers come without asking again until FAILURE_RECHECK has passed."""
+    backend = kit.Backend(default=kit.Spec(answer=("example.org. 60 IN A 10.0.0.1",)))
+    cache = kit.make_cache("cache {\n serve_stale 1h immediate 0s 30s\n}", backend, clock)
+    await kit.full(cache, kit.query("example.org."))
+    clock.advance(61)
+    backend.fail = True
+    assert kit.wire(cache, kit.query("example.org.")) is not None  # stale; starts a refresh, which fails
+    await drain(cache)
+    assert backend.calls == 2
+    for _ in range(3):
+        clock.advance(5)
+        assert kit.wire(cache, kit.query("example.org.")) is not None
+        await kit.full(cache, kit.query("example.org.", edns=True))
+        await drain(cache)
+    assert backend.calls == 2  # within the recheck: no new refresh
+    clock.advance(20)
+    backend.fail = False
+    assert kit.wire(cache, kit.query("example.org.")) is not None
+    await drain(cache)
+    assert backend.calls == 3
+    fresh = kit.wire(cache, kit.query("example.org."))
+    assert fresh is not None
+    assert kit.ttls(fresh) == [60]
+
+
+async def test_serve_stale_verify_timeout(kit: Any, clock: Any) -> None:
+    """verify with a timeout: a slow refresh does not hold the client past it (stale answer); when the refresh
+    completes later, the next query gets the fresh entry."""
+    backend = kit.Backend(default=kit.Spec(answer=("example.org. 60 IN A 10.0.0.1",)))
+    cache = kit.make_cache("cache {\n serve_stale 1h verify 50ms\n}", backend, clock)
+    await kit.full(cache, kit.query("example.org."))
+    clock.advance(61)
+    backend.gate = asyncio.Event()
+    backend.default = kit.Spec(answer=("example.org. 60 IN A 10.0.0.2",))
+    _, data = await kit.full(cache, kit.query("example.org."))
+    m = dns.message.from_wire(data)
+    assert (m.answer[0][0].address, kit.ttls(data)) == ("10.0.0.1", [0])
+    assert cache.tasks  # the refresh goes on
+    backend.gate.set()
+    await drain(cache)
+    _, data = await kit.full(cache, kit.query("example.org."))
+    m = dns.message.from_wire(data)
+    assert (m.answer[0][0].address, kit.ttls(data)) == ("10.0.0.2", [60])
+
+
+async def test_serve_stale_verify_recheck_answers_from_bytes(kit: Any, clock: Any) -> None:
+    """verify with a failure recheck: after a failed verify, stale answers come at once (cache-hit path too)
+    without asking again until the recheck has passed."""
+    backend = kit.Backend(default=kit.Spec(answer=("example.org. 60 IN A 10.0.0.1",)))
+    cache = kit.make_cache("cache {\n serve_stale 1h verify 0s 0s 1m\n}", backend, clock)
+    await kit.full(cache, kit.query("example.org."))
+    clock.advance(61)
+    assert kit.wire(cache, kit.query("example.org.")) is None  # verify first: the full path
+    backend.fail = True
+    _, data = await kit.full(cache, kit.query("example.org."))
+    assert kit.ttls(data) == [0]
+    assert backend.calls == 2
+    clock.advance(10)
+    assert kit.wire(cache, kit.query("example.org.")) is not None
+    await kit.full(cache, kit.query("example.org.", edns=True))
+    assert backend.calls == 2
+    clock.advance(60)
+    assert kit.wire(cache, kit.query("example.org.")) is None  # recheck over: verify again
+
+
+@pytest.mark.parametrize("mode", ["immediate", "verify"])
+async def test_prefer_positive_keeps_the_last_answer(kit: Any, clock: Any, mode: str) -> None:
+    """serve_stale_policy prefer_positive: when the refresh of an expired answer brings NXDOMAIN, the last
+    answer is still served (stale) while serve_stale allows; without the policy the NXDOMAIN is."""
+    soa = "example.org. 60 IN SOA ns.example.org. host.example.org. 1 7200 3600 1209600 60"
+    for policy, want in (("\n serve_stale_policy prefer_positive", "10.0.0.1"), ("", None)):
+        backend = kit.Backend(default=kit.Spec(answer=("www.example.org. 60 IN A 10.0.0.1",)))
+        cache = kit.make_cache(f"cache {{\n serve_stale 1h {mode}{policy}\n}}", backend, clock)
+        await kit.full(cache, kit.query("www.example.org."))
+        clock.advance(61)
+        backend.default = kit.Spec(rcode=dns.rcode.NXDOMAIN, ns=(soa,))
+        await kit.full(cache, kit.query("www.example.org."))
+        await drain(cache)
+        _, data = await kit.full(cache, kit.query("www.example.org."))
+        m = dns.message.from_wire(data)
+        if want is None:
+            assert m.rcode() == dns.rcode.NXDOMAIN, policy
+        else:
+            assert (m.rcode(), m.answer[0][0].address, kit.ttls(data)) == (0, want, [0])
+        clock.advance(3600)  # past the stale window: the denial is the answer in both cases
+        _, data = await kit.full(cache, kit.query("www.example.org."))
+        assert dns.message.from_wire(data).rcode() == dns.rcode.NXDOMAIN
+
+
+async def test_prefer_positive_ignores_answers_that_do_not_answer(kit: Any, clock: Any) -> None:
+    """prefer_positive: a later NOERROR whose answer does not answer the question does not replace the last
+    answer that did."""
+    backend = kit.Backend(default=kit.Spec(answer=("www.example.org. 60 IN A 10.0.0.1",)))
+    cache = kit.make_cache("cache {\n serve_stale 1h\n serve_stale_policy prefer_positive\n}", backend, clock)
+    await kit.full(cache, kit.query("www.example.org."))
+    clock.advance(61)
+    soa = "example.org. 60 IN SOA ns.example.org. host.example.org. 1 7200 3600 1209600 60"
+    backend.default = kit.Spec(answer=("www.example.org. 60 IN CNAME gone.example.org.",), ns=(soa,))
+    await kit.full(cache, kit.query("www.example.org."))
+    await drain(cache)
+    _, data = await kit.full(cache, kit.query("www.example.org."))
+    m = dns.message.from_wire(data)
+    assert (m.rcode(), m.answer[0].rdtype, m.answer[0][0].address) == (0, dns.rdatatype.A, "10.0.0.1")

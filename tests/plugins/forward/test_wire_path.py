@@ -18,6 +18,7 @@ import dns.rrset
 import pytest
 
 from kdns.metrics import REGISTRY
+from kdns.plugins.cache.plugin import Cache
 from kdns.plugins.forward.plugin import Forward
 from kdns.testing import FakeUpstream, RunningInstance, run_instance, until
 from kdns.testing.upstream import HANGUP, Reply, answer, truncated, with_id
@@ -425,3 +426,37 @@ async def test_kubeadm_chain_sends_external_misses_on_the_wire_path() -> None:
         assert ips(r)
         assert fwd(inst).wire_sent == sent + 5
         assert not [m for _, m in up.queries if "cluster.local" in m.question[0].name.to_text()]
+
+
+async def test_all_upstreams_dead_serve_stale_with_the_configured_ttl() -> None:
+    """Every upstream silent, serve_stale with a stale TTL of 30s: expired answers keep coming, TTL 30, over
+    UDP and TCP; one refresh at a time is tried and, failing, not retried within the failure recheck."""
+    alive = True
+
+    def handle(q: dns.message.Message, proto: str) -> Reply:
+        return answer(q, f"{q.question[0].name} 60 IN A 192.0.2.20") if alive else None
+
+    corefile = (
+        ".:0 {{\n cache {{\n  serve_stale 1h immediate 30s 10s\n }}\n"
+        " forward . {} {{\n  read_timeout 50ms\n  max_fails 0\n }}\n}}"
+    )
+    async with FakeUpstream(handle) as up, run_instance(corefile.format(up.addr)) as inst:
+        assert inst.runner.instance is not None
+        (cache,) = [h for h in inst.runner.instance.blocks[0].ordered if isinstance(h, Cache)]
+        clock = [1000.0]
+        cache.now = lambda: clock[0]
+        r = await inst.query("stale.example.org.", "A")
+        assert (ips(r), r.answer[0].ttl) == (["192.0.2.20"], 60)
+        alive = False
+        clock[0] += 120
+        for proto in ("udp", "tcp", "udp"):
+            r = await inst.query("stale.example.org.", "A", proto=proto)
+            assert r.rcode() == dns.rcode.NOERROR
+            assert (ips(r), r.answer[0].ttl) == (["192.0.2.20"], 30)
+        while cache.tasks:
+            await next(iter(cache.tasks))
+        tried = len([m for _, m in up.queries if m.question[0].name.to_text() == "stale.example.org."])
+        assert tried >= 2  # the first answer and one refresh (a second may have started before it failed)
+        r = await inst.query("stale.example.org.", "A")
+        assert r.answer[0].ttl == 30
+        assert not cache.tasks  # within the recheck: no new refresh

@@ -23,7 +23,7 @@ from kdns.plugins.forward.health import HealthChecker
 from kdns.plugins.forward.policy import Policy
 from kdns.plugins.forward.proxy import MAX_QUERIES, TCP, UDP, NetworkError, Question, Upstream, question_end
 from kdns.plugins.forward.reply import parse_reply
-from kdns.plugins.forward.wire import Flight, FlightKey, flight_key
+from kdns.plugins.forward.wire import Flight, FlightKey
 from kdns.request import Request
 from kdns.writer import ResponseWriter
 
@@ -199,16 +199,20 @@ class Forward:
         if limit and self.concurrent >= limit:
             return False  # the full path refuses it and counts the reject
         proto = TCP if o.force_tcp else UDP if o.prefer_udp or q.proto == "udp" else TCP
-        key = flight_key(q, proto)
+        wire = q.wire
+        e = q.qend
+        key = (q.qkey, q.qtype, q.qclass, q.flags & 0x0110, proto, wire[e : e + 3] + wire[e + 5 :])  # flight_key
         f = self.wire_flights.get(key)
         if f is not None:
             f.queries.append(q)
             if limit:
                 self.concurrent += 1
             return True
+        ups = self.upstreams
         up = None
-        for u in self.policy.order(self.upstreams):
-            if not u.health.down:
+        for u in ups if len(ups) == 1 else self.policy.order(ups):
+            h = u.health
+            if not (h.max_fails and h.fails > h.max_fails):  # not down
                 up = u
                 break
         if up is None:
@@ -217,8 +221,7 @@ class Forward:
         c = pool.ready_conn()
         if c is None:
             return False
-        wire = q.wire
-        f = Flight(self, key, up, pool, c, Question(wire, q.qend - 4, q.qkey), q)
+        f = Flight(self, key, up, pool, c, Question(wire, e - 4, q.qkey), q)
         f.qid = qid = c.new_id()
         try:
             c.send(qid, wire)

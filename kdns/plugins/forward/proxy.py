@@ -408,10 +408,10 @@ class Pool:
             return
         c.ready.set_result(None)
 
-    def release(self, c: Conn, qid: int) -> None:
+    def release(self, c: Conn, qid: int, now: float | None = None) -> None:
         """A query on ``c`` is over: close ``c`` when it is retired or one idle connection too many."""
         c.waiters.pop(qid, None)
-        c.last_used = time.monotonic()
+        c.last_used = time.monotonic() if now is None else now
         if c.waiters or c.closed:
             return
         if c.retired or self.opts.expire <= 0 or self._too_many_idle():

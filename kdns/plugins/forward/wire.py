@@ -64,8 +64,9 @@ class Flight:
         return self.done
 
     def resolve(self, data: bytes) -> None:
-        self._end()
-        self.up.observe(data[3] & 0xF, time.monotonic() - self.start)
+        now = time.monotonic()
+        self._end(now)
+        self.up.observe(data[3] & 0xF, now - self.start)
         self.fwd.wire_reply(self, data)
 
     def fail(self, exc: NetworkError) -> None:
@@ -81,9 +82,9 @@ class Flight:
             self.pool.retire(self.conn)  # a stream that lost a reply is not trusted with more queries
         self._give_up()
 
-    def _end(self) -> None:
+    def _end(self, now: float | None = None) -> None:
         self.done = True
-        self.pool.release(self.conn, self.qid)
+        self.pool.release(self.conn, self.qid, now)
         fwd = self.fwd
         if fwd.wire_flights.get(self.key) is self:
             del fwd.wire_flights[self.key]
@@ -99,10 +100,4 @@ class Flight:
             q.path.miss_failed(q, None)
 
 
-def flight_key(q: WireQuery, proto: str) -> FlightKey:
-    wire = q.wire
-    e = q.qend
-    return (q.qkey, q.qtype, q.qclass, q.flags & 0x0110, proto, wire[e : e + 3] + wire[e + 5 :])
-
-
-__all__ = ["Flight", "FlightKey", "flight_key"]
+__all__ = ["Flight", "FlightKey"]

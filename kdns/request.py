@@ -38,6 +38,7 @@ class Request:
         "remote",
         "server",
         "size",
+        "spent",
         "upstream",
         "view",
         "wire_len",
@@ -67,6 +68,8 @@ class Request:
         self.wire_len = wire_len
         #: an upstream's reply to this query already in hand (the wire path got it; forward uses it once)
         self.upstream: bytes | None = None
+        #: seconds the wire path already spent on this query upstream (forward's deadline counts them)
+        self.spent = 0.0
         self.family = socket.AF_INET6 if ":" in remote[0] else socket.AF_INET
         if msg.question:
             q = msg.question[0]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import struct
+import time
 from typing import cast
 
 import dns.message
@@ -222,7 +223,7 @@ class TCPProtocol(asyncio.Protocol):
         self.inflight += 1
         self._serve(msg, frame, None)
 
-    def _serve(self, msg: dns.message.Message, frame: bytes, upstream: bytes | None) -> None:
+    def _serve(self, msg: dns.message.Message, frame: bytes, upstream: bytes | None, spent: float = 0.0) -> None:
         """Answer a query (counted in ``inflight``) through the full path, in a task."""
         state = self.state
         server = state.server
@@ -231,6 +232,7 @@ class TCPProtocol(asyncio.Protocol):
             return
         req = Request(msg, remote=self.remote, local=self.local, proto="tcp", wire_len=len(frame))
         req.upstream = upstream
+        req.spent = spent
         task = state.spawn(server.serve(TCPWriter(self, req), req))
         task.add_done_callback(self._answered)
 
@@ -251,7 +253,7 @@ class TCPProtocol(asyncio.Protocol):
         except PARSE_ERRORS:
             self._answered(None)
             return
-        self._serve(msg, q.wire, upstream)
+        self._serve(msg, q.wire, upstream, time.monotonic() - q.start)
 
     def _answered(self, _: asyncio.Task[None] | None) -> None:
         self.inflight -= 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 from typing import cast
 
 import dns.message
@@ -93,7 +94,9 @@ class UDPProtocol(asyncio.DatagramProtocol):
             return
         self._serve(msg, data, addr, None)
 
-    def _serve(self, msg: dns.message.Message, data: bytes, addr: tuple[str, int], upstream: bytes | None) -> None:
+    def _serve(
+        self, msg: dns.message.Message, data: bytes, addr: tuple[str, int], upstream: bytes | None, spent: float = 0.0
+    ) -> None:
         state = self.state
         server = state.server
         transport = self.transport
@@ -102,6 +105,7 @@ class UDPProtocol(asyncio.DatagramProtocol):
         remote = plain_addr(addr)
         req = Request(msg, remote=remote, local=self.local, proto="udp", wire_len=len(data))
         req.upstream = upstream
+        req.spent = spent
         w = UDPWriter(transport, addr, remote, self.local, req)
         state.spawn(server.serve(w, req))
 
@@ -119,7 +123,7 @@ class UDPProtocol(asyncio.DatagramProtocol):
             msg = parse_query(q.wire)
         except PARSE_ERRORS:
             return  # the wire path parsed it already: cannot happen
-        self._serve(msg, q.wire, q.addr, upstream)
+        self._serve(msg, q.wire, q.addr, upstream, time.monotonic() - q.start)
 
     def error_received(self, exc: Exception) -> None:
         pass  # ICMP errors for earlier replies: nothing to do

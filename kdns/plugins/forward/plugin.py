@@ -168,14 +168,15 @@ class Forward:
         proto = TCP if o.force_tcp else UDP if o.prefer_udp or req.proto == "udp" else TCP
         rest = wire[nend + 4 :]
         key = (q.name, q.tail, wire[2] & 0x01, wire[3] & 0x10, proto, rest[:3] + rest[5:])
+        budget = self.timeout - req.spent  # the wire path may have used part of the query's one deadline
         if req.upstream is not None:  # the wire path got this reply but left judging it to us
             data, req.upstream = req.upstream, None
             if data[2] & 0x02 and proto == UDP and o.prefer_udp:
-                data = await self._resolve(wire, q, TCP)  # truncated: ask again over TCP
+                data = await self._resolve(wire, q, TCP, budget)  # truncated: ask again over TCP
         elif q.tail[:2] == b"\x00\x0d":  # HINFO, loop's probe: every copy that comes round goes out again
-            data = await self._resolve(wire, q, proto)
+            data = await self._resolve(wire, q, proto, budget)
         else:
-            data, _ = await self.flights.do(key, functools.partial(self._resolve, wire, q, proto))
+            data, _ = await self.flights.do(key, functools.partial(self._resolve, wire, q, proto, budget))
         if (o.next_rcodes or o.next_on_nodata) and isinstance(self.next, Forward):
             rcode = data[3] & 0xF
             if rcode in o.next_rcodes or (o.next_on_nodata and rcode == 0 and data[6] == data[7] == 0):
@@ -282,7 +283,7 @@ class Forward:
             else:
                 q.path.miss_reply(q, data)
 
-    async def _resolve(self, wire: bytes, q: Question, proto: str) -> bytes:
+    async def _resolve(self, wire: bytes, q: Question, proto: str, budget: float | None = None) -> bytes:
         """The reply bytes from the first upstream that answers, trying them in policy order.
 
         Down upstreams are skipped; when all are down one random upstream is tried (or none with
@@ -297,7 +298,8 @@ class Forward:
         error = ""
         last: bytes | None = None
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.timeout  # the one deadline; each attempt ends at it at the latest
+        budget = self.timeout if budget is None else budget
+        deadline = loop.time() + budget  # the one deadline; each attempt ends at it at the latest
         while loop.time() < deadline:
             candidates = [u for u in order if not u.health.down]
             final = False

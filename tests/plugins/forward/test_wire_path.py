@@ -460,3 +460,23 @@ async def test_all_upstreams_dead_serve_stale_with_the_configured_ttl() -> None:
         r = await inst.query("stale.example.org.", "A")
         assert r.answer[0].ttl == 30
         assert not cache.tasks  # within the recheck: no new refresh
+
+
+async def test_one_deadline_through_the_wire_path() -> None:
+    """A miss that times out on the wire path keeps the query's one deadline: the full path gets only what is
+    left of it (about 1 s in all here, not the wire path's wait plus a whole new deadline)."""
+    async with FakeUpstream(lambda q, p: None) as silent:
+        corefile = f".:0 {{\n cache\n forward . {silent.addr} {{\n read_timeout 800ms\n max_fails 0\n }}\n}}"
+        async with run_instance(corefile) as inst:
+            f = fwd(inst)
+            f.timeout = 1.0
+            r = await inst.query("first.example.org.", "A", timeout=5)  # full path: opens the UDP socket
+            assert r.rcode() == dns.rcode.SERVFAIL
+            sent = f.wire_sent
+            loop = asyncio.get_running_loop()
+            start = loop.time()
+            r = await inst.query("second.example.org.", "A", timeout=5)
+            elapsed = loop.time() - start
+            assert r.rcode() == dns.rcode.SERVFAIL
+            assert f.wire_sent == sent + 1
+            assert 0.75 < elapsed < 1.5

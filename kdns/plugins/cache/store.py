@@ -234,29 +234,39 @@ class Store:
         ``wall`` is Unix time for RRSIG validity (default: now). The duration is also the TTL
         every record of the reply gets, cached or not (as CoreDNS does).
         """
-        opts = self.opts
         t = kind_of(msg, do, wall)
-        if t in (response.Type.NXDOMAIN, response.Type.NODATA):
-            duration = clamp(min_ttl(msg, denial=True), opts.denial_minttl, opts.denial_ttl)
-        elif t == response.Type.SERVERERROR:
-            duration = int(opts.servfail)
-        else:
-            duration = clamp(min_ttl(msg, denial=False), opts.success_minttl, opts.success_ttl)
-        if duration <= 0 or not cacheable(msg, t):
-            return Verdict(None, duration)
-        if t in (response.Type.NOERROR, response.Type.DELEGATION):
-            kind = SUCCESS
-            disabled = opts.disable_success
-        else:
-            kind = DENIAL
-            disabled = opts.disable_denial
-        if disabled and _in(disabled, qname):
-            return Verdict(None, duration)
-        return Verdict(kind, duration)
+        low, soa_low = ttl_facts(msg)
+        return decide(self.opts, t, low, soa_low, cacheable(msg, t), qname)
+
+
+def decide(opts: Options, t: response.Type, low: int, soa_low: int | None, ok: bool, qname: str) -> Verdict:
+    """The verdict on a reply of type ``t`` for ``qname``: ``low`` is its smallest TTL (``EMPTY_TTL``
+    without records), ``soa_low`` the smallest SOA MINIMUM of its authority section (None without
+    SOA), ``ok`` whether it may be cached at all (``cacheable``). Shared by ``Store.verdict`` and the
+    wire-level ``wirereply.verdict``."""
+    if t in (response.Type.NXDOMAIN, response.Type.NODATA):
+        denial_low = low if soa_low is None or low < soa_low else soa_low  # RFC 2308: the SOA MINIMUM too
+        duration = clamp(denial_low, opts.denial_minttl, opts.denial_ttl)
+    elif t == response.Type.SERVERERROR:
+        duration = int(opts.servfail)
+    else:
+        duration = clamp(low, opts.success_minttl, opts.success_ttl)
+    if duration <= 0 or not ok:
+        return Verdict(None, duration)
+    if t in (response.Type.NOERROR, response.Type.DELEGATION):
+        kind = SUCCESS
+        disabled = opts.disable_success
+    else:
+        kind = DENIAL
+        disabled = opts.disable_denial
+    if disabled and _in(disabled, qname):
+        return Verdict(None, duration)
+    return Verdict(kind, duration)
 
 
 def clamp(ttl: int, lo: int, hi: int) -> int:
-    return min(max(ttl, lo), hi)
+    ttl = lo if ttl < lo else ttl  # min(max(...)) without the builtins' call cost
+    return hi if ttl > hi else ttl
 
 
 def kind_of(msg: dns.message.Message, do: bool, wall: float | None = None) -> response.Type:
@@ -285,17 +295,14 @@ def has_soa(msg: dns.message.Message) -> bool:
     return any(r.rdtype == SOA for r in msg.authority)
 
 
-def min_ttl(msg: dns.message.Message, *, denial: bool) -> int:
-    """The smallest TTL of the reply's records; for a denial also the SOA's MINIMUM (RFC 2308)."""
+def ttl_facts(msg: dns.message.Message) -> tuple[int, int | None]:
+    """The smallest TTL of the reply's records (``EMPTY_TTL`` without records) and the smallest SOA
+    MINIMUM in its authority section (None without SOA)."""
     ttls = [r.ttl for section in (msg.answer, msg.authority, msg.additional) for r in section]
     if not ttls:
-        return EMPTY_TTL
-    low = min(ttls)
-    if denial:
-        for r in msg.authority:
-            if r.rdtype == SOA:
-                low = min(low, *(rd.minimum for rd in r))
-    return low
+        return EMPTY_TTL, None
+    minimums = [rd.minimum for r in msg.authority if r.rdtype == SOA for rd in r]
+    return min(ttls), min(minimums) if minimums else None
 
 
 def not_answered(msg: dns.message.Message) -> bool:

@@ -25,7 +25,7 @@ from kdns.pkg import response
 from kdns.pkg.response import reply_type, sig_valid
 from kdns.pkg.wireformat import HEADER, OPCODE, OPT, QUESTION, RR, TC, U16, U32
 from kdns.pkg.wirerecords import ERRORS
-from kdns.plugins.cache.store import DENIAL, EMPTY_TTL, SUCCESS, Options, Verdict, _in
+from kdns.plugins.cache.store import EMPTY_TTL, Options, Verdict, decide
 
 _A = int(dns.rdatatype.A)
 _AAAA = int(dns.rdatatype.AAAA)
@@ -51,8 +51,6 @@ _NOTIFY = int(dns.opcode.NOTIFY)
 _NOERROR_T = response.Type.NOERROR
 _NXDOMAIN_T = response.Type.NXDOMAIN
 _NODATA_T = response.Type.NODATA
-_SERVERERROR_T = response.Type.SERVERERROR
-_DELEGATION_T = response.Type.DELEGATION
 _META_T = response.Type.META
 _UPDATE_T = response.Type.UPDATE
 _OTHERERROR_T = response.Type.OTHERERROR
@@ -341,29 +339,8 @@ def verdict(opts: Options, s: Split, qname: str, do: bool, wall: float | None = 
     Mirrors ``Store.verdict`` line by line. Never None today: what ``split`` accepts is decided.
     """
     t = _kind_of(s, do, wall)
-    if t in (_NXDOMAIN_T, _NODATA_T):
-        duration = _clamp(_min_ttl(s, denial=True), opts.denial_minttl, opts.denial_ttl)
-    elif t == _SERVERERROR_T:
-        duration = int(opts.servfail)
-    else:
-        duration = _clamp(_min_ttl(s, denial=False), opts.success_minttl, opts.success_ttl)
-    if duration <= 0 or not _cacheable(s, t):
-        return Verdict(None, duration)
-    if t in (_NOERROR_T, _DELEGATION_T):
-        kind = SUCCESS
-        disabled = opts.disable_success
-    else:
-        kind = DENIAL
-        disabled = opts.disable_denial
-    if disabled and _in(disabled, qname):
-        return Verdict(None, duration)
-    return Verdict(kind, duration)
-
-
-def _clamp(ttl: int, lo: int, hi: int) -> int:
-    """``store.clamp`` (``min(max(ttl, lo), hi)``) without the builtins' call cost."""
-    ttl = lo if ttl < lo else ttl
-    return hi if ttl > hi else ttl
+    low = EMPTY_TTL if s.low is None else s.low
+    return decide(opts, t, low, min(s.soa.values()) if s.soa else None, _cacheable(s, t), qname)
 
 
 def _kind_of(s: Split, do: bool, wall: float | None) -> response.Type:
@@ -398,15 +375,6 @@ def _cacheable(s: Split, t: response.Type) -> bool:
     if t == _NXDOMAIN_T and not s.soa:
         return False
     return not (rcode == _NOERROR and not s.soa and _not_answered(s))
-
-
-def _min_ttl(s: Split, *, denial: bool) -> int:
-    """``store.min_ttl``: the smallest TTL, for a denial also the SOA MINIMUM (of each SOA RRset)."""
-    if s.low is None:
-        return EMPTY_TTL
-    if denial and s.soa:
-        return min(s.low, *s.soa.values())
-    return s.low
 
 
 def _not_answered(s: Split) -> bool:

@@ -6,8 +6,9 @@ Time is whatever the injected clock says (seconds, monotonic); nothing here read
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NamedTuple, final
+from typing import NamedTuple, TypeVar, final
 
 import dns.flags
 import dns.message
@@ -19,6 +20,8 @@ import dns.rrset
 
 from kdns.pkg import response
 from kdns.plugins.cache.entry import Entry, Key
+
+N = TypeVar("N")
 
 SUCCESS = "success"
 DENIAL = "denial"
@@ -322,16 +325,25 @@ def answers(msg: dns.message.Message) -> bool:
 
     if qtype == ANY:
         return any(r.name == q.name and cls_ok(r) for r in msg.answer)
-    name = q.name
-    seen: set[dns.name.Name] = set()
+
+    def targets_of(name: dns.name.Name) -> set[dns.name.Name]:
+        return {rd.target for r in msg.answer if r.rdtype == CNAME and r.name == name and cls_ok(r) for rd in r}
+
+    if qtype == CNAME:
+        return len(targets_of(q.name)) == 1
+    end = chain_end(q.name, targets_of)
+    return end is not None and any(r.rdtype == qtype and r.name == end and cls_ok(r) for r in msg.answer)
+
+
+def chain_end(name: N, targets_of: Callable[[N], set[N]]) -> N | None:
+    """Where the CNAME chain from ``name`` ends (``targets_of`` gives a name's CNAME targets); None for an
+    alias with two canonical names, or a loop. Shared by ``answers`` and the wire-level ``wirereply``."""
+    seen: set[N] = set()
     while True:
-        targets = {rd.target for r in msg.answer if r.rdtype == CNAME and r.name == name and cls_ok(r) for rd in r}
-        if qtype == CNAME:
-            return len(targets) == 1
+        targets = targets_of(name)
         if not targets:
-            break
+            return name
         if len(targets) > 1 or name in seen:
-            return False  # an alias with two canonical names, or a loop
+            return None
         seen.add(name)
         name = targets.pop()
-    return any(r.rdtype == qtype and r.name == name and cls_ok(r) for r in msg.answer)

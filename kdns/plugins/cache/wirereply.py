@@ -25,7 +25,7 @@ from kdns.pkg import response
 from kdns.pkg.response import reply_type, sig_valid
 from kdns.pkg.wireformat import HEADER, OPCODE, OPT, QUESTION, RR, TC, U16, U32
 from kdns.pkg.wirerecords import ERRORS
-from kdns.plugins.cache.store import EMPTY_TTL, Options, Verdict, decide
+from kdns.plugins.cache.store import EMPTY_TTL, Options, Verdict, chain_end, decide
 
 _A = int(dns.rdatatype.A)
 _AAAA = int(dns.rdatatype.AAAA)
@@ -405,17 +405,16 @@ def _answers(s: Split) -> bool:
         if t == _CNAME and (every or c == qclass):
             cnames[(o, c)] = target
     if cnames:
-        seen: set[bytes] = set()
-        while True:
-            targets = {target for (o, _), target in cnames.items() if o == name}
-            if qtype == _CNAME:
-                return len(targets) == 1
-            if not targets:
-                break
-            if len(targets) > 1 or name in seen:
-                return False  # an alias with two canonical names, or a loop
-            seen.add(name)
-            name = targets.pop()
+
+        def targets_of(owner: bytes) -> set[bytes]:
+            return {target for (o, _), target in cnames.items() if o == owner}
+
+        if qtype == _CNAME:
+            return len(targets_of(name)) == 1
+        end = chain_end(name, targets_of)
+        if end is None:
+            return False  # an alias with two canonical names, or a loop
+        name = end
     elif qtype == _CNAME:
         return False
     for o, t, c, _ in s.answer:  # noqa: SIM110 (as above)

@@ -282,34 +282,8 @@ class Pool:
         answer one TCP connection's queries one after the other, so spreading first keeps a slow
         query from holding up the ones queued behind it.
         """
-        now = time.monotonic()
-        opts = self.opts
-        conns = self.conns
-        stream = self.proto != UDP
-        best: Conn | None = None
-        best_load = self.cap
-        usable = 0
-        i = 0
-        while i < len(conns):
-            c = conns[i]
-            if c.retired:
-                i += 1
-                continue
-            if opts.max_age and now - c.created > opts.max_age:
-                self.retire(c)
-                i += 0 if c.closed else 1
-                continue
-            if not c.waiters and now - c.last_used > opts.expire and c.ready.done():
-                c.close()  # removes it from conns
-                continue
-            usable += 1
-            load = len(c.waiters) + c.joining
-            if load < best_load:
-                best, best_load = c, load
-                if load == 0 or not stream:
-                    break
-            i += 1
-        if best is None or (best_load and stream and usable < SPREAD):
+        best, best_load, usable = self._pick(ready_only=False)
+        if best is None or (best_load and self.proto != UDP and usable < SPREAD):
             self.misses.inc()
             c = self.open()
             await self._join(c)
@@ -327,12 +301,35 @@ class Pool:
         None when ``acquire`` would open a connection or wait for one: the caller then takes the
         way that can wait.
         """
+        best, best_load, usable = self._pick(ready_only=True)
+        if best is None or (best_load and self.proto != UDP and usable < SPREAD):
+            return None
+        self.hits.inc()
+        return best
+
+    def _pick(self, *, ready_only: bool) -> tuple[Conn | None, int, int]:
+        """The connection to use (the least loaded; the first with room for UDP), its load, and how many
+        were usable. Connections past ``max_age`` are retired and idle ones past ``expire`` closed on
+        the way; with ``ready_only`` the ones still connecting are passed over."""
+        now = time.monotonic()
+        opts = self.opts
+        conns = self.conns
         stream = self.proto != UDP
         best: Conn | None = None
         best_load = self.cap
         usable = 0
-        for c in self.conns:
-            if c.retired or not c.ready.done() or c.transport is None:
+        i = 0
+        while i < len(conns):
+            c = conns[i]
+            if c.retired or (ready_only and (not c.ready.done() or c.transport is None)):
+                i += 1
+                continue
+            if opts.max_age and now - c.created > opts.max_age:
+                self.retire(c)
+                i += 0 if c.closed else 1
+                continue
+            if not c.waiters and now - c.last_used > opts.expire and c.ready.done():
+                c.close()  # removes it from conns
                 continue
             usable += 1
             load = len(c.waiters) + c.joining
@@ -340,16 +337,8 @@ class Pool:
                 best, best_load = c, load
                 if load == 0 or not stream:
                     break
-        if best is None or (best_load and stream and usable < SPREAD):
-            return None
-        opts = self.opts
-        now = time.monotonic()
-        if (opts.max_age and now - best.created > opts.max_age) or (
-            not best.waiters and now - best.last_used > opts.expire
-        ):
-            return None  # too old or idle too long: ``acquire`` retires or closes it
-        self.hits.inc()
-        return best
+            i += 1
+        return best, best_load, usable
 
     @staticmethod
     async def _join(c: Conn) -> None:

@@ -169,7 +169,7 @@ def parse(wire: bytes, remote: tuple[str, int], proto: str) -> WireQuery | None:
     q.id = qid
     q.flags = flags
     q.qkey = qkey
-    q._qname = _names.get(qkey)
+    q._qname = None  # ``text`` (memoised) makes it when a plugin reads ``qname``
     q.qtype = qtype
     q.qclass = qclass
     q.qend = qend

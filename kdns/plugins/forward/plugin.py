@@ -202,7 +202,7 @@ class Forward:
         proto = TCP if o.force_tcp else UDP if o.prefer_udp or q.proto == "udp" else TCP
         wire = q.wire
         e = q.qend
-        key = (q.qkey, q.qtype, q.qclass, q.flags & 0x0110, proto, wire[e : e + 3] + wire[e + 5 :])  # flight_key
+        key = (q.qkey, q.qtype, q.qclass, q.flags & 0x0110, proto, wire[e : e + 3] + wire[e + 5 :])  # a FlightKey
         f = self.wire_flights.get(key)
         if f is not None:
             f.queries.append(q)
